@@ -1,0 +1,17 @@
+"""The Celery app. Tasks take ids (company id explicit), are idempotent and ignore results."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atende.settings")
+
+app = Celery("atende")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.task(name="atende.ping", ignore_result=True)
+def ping() -> str:
+    """Proves a worker consumes the broker (used by the readiness docs and tests)."""
+    return "pong"

@@ -1,0 +1,45 @@
+// The company websocket with automatic reconnect and a connection indicator.
+// Usage: const live = connectLive({ company, onEvent, onState, lastSeq }).
+// States: "connecting" | "connected" | "reconnecting" | "offline".
+export function connectLive({ company, onEvent = () => {}, onState = () => {}, lastSeq = () => null }) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  let socket = null;
+  let attempt = 0;
+  let closedByUs = false;
+  let pingTimer = null;
+
+  function open() {
+    onState(attempt === 0 ? "connecting" : "reconnecting");
+    const seq = lastSeq();
+    const query = seq != null ? `?since=${encodeURIComponent(seq)}` : "";
+    socket = new WebSocket(`${scheme}://${location.host}/ws/companies/${company}/${query}`);
+    socket.addEventListener("open", () => {
+      attempt = 0;
+      onState("connected");
+      clearInterval(pingTimer);
+      pingTimer = setInterval(() => socket.readyState === 1 && socket.send('{"type":"ping"}'), 25000);
+    });
+    socket.addEventListener("message", (msg) => {
+      let data;
+      try { data = JSON.parse(msg.data); } catch { return; }
+      onEvent(data);
+    });
+    socket.addEventListener("close", (ev) => {
+      clearInterval(pingTimer);
+      if (closedByUs) return;
+      if (ev.code === 4401 || ev.code === 4404) { onState("offline"); return; }
+      attempt += 1;
+      onState(navigator.onLine === false ? "offline" : "reconnecting");
+      // Exponential backoff with jitter, capped at 15 s.
+      const delay = Math.min(15000, 500 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2);
+      setTimeout(open, delay);
+    });
+  }
+  window.addEventListener("online", () => { if (socket && socket.readyState > 1) { attempt = 0; open(); } });
+  open();
+  return {
+    send: (obj) => socket && socket.readyState === 1 && socket.send(JSON.stringify(obj)),
+    close: () => { closedByUs = true; socket && socket.close(); },
+    get socket() { return socket; },
+  };
+}

@@ -1,0 +1,102 @@
+"""Shared fixtures: a company, another company, and people in each role plus an outsider
+(STYLE.md rule 17). Tests run against the PostgreSQL/Redis of DATABASE_URL/REDIS_URL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tenants.models import Company, Membership, Role, User
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(email: str, *, password: str = PASSWORD, **extra: Any) -> User:
+    return User.objects.create_user(email=email, password=password, **extra)
+
+
+def make_member(company: Company, email: str, role: str = Role.AGENT, **extra: Any) -> User:
+    user = make_user(email, full_name=email.split("@")[0].title())
+    Membership.objects.create(company=company, user=user, role=role, **extra)
+    return user
+
+
+@pytest.fixture
+def company(db: None) -> Company:
+    return Company.objects.create(name="Loja Azul", slug="loja-azul")
+
+
+@pytest.fixture
+def other_company(db: None) -> Company:
+    return Company.objects.create(name="Outra Empresa", slug="outra")
+
+
+@pytest.fixture
+def admin_user(company: Company) -> User:
+    return make_member(company, "admin@azul.test", Role.ADMIN)
+
+
+@pytest.fixture
+def supervisor(company: Company) -> User:
+    return make_member(company, "supervisor@azul.test", Role.SUPERVISOR)
+
+
+@pytest.fixture
+def agent(company: Company) -> User:
+    return make_member(company, "agent@azul.test", Role.AGENT)
+
+
+@pytest.fixture
+def outsider(other_company: Company) -> User:
+    """An admin of another company: must see nothing of ``company``."""
+    return make_member(other_company, "charlie@outra.test", Role.ADMIN)
+
+
+@pytest.fixture
+def superuser(db: None) -> User:
+    return User.objects.create_superuser(email="root@atende.test", password=PASSWORD)
+
+
+def jwt_for(user: User) -> str:
+    return str(RefreshToken.for_user(user).access_token)
+
+
+@pytest.fixture
+def api_client_for() -> Callable[[User], APIClient]:
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {jwt_for(user)}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client_for(client: Any) -> Callable[[User], Any]:
+    from django.test import Client
+
+    def make(user: User) -> Client:
+        c = Client()
+        c.force_login(user)
+        return c
+
+    return make
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+        for item in items:
+            if "postgres" in item.keywords:
+                item.add_marker(skip)
