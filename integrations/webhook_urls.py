@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import webhooks
+
+app_name = "webhooks"
+
+urlpatterns = [
+    path("<slug:kind>/<str:public_id>/", webhooks.receive, name="receive"),
+]

@@ -1,0 +1,46 @@
+"""Secrets at rest: Fernet (AES-128-CBC + HMAC) with key rotation (MultiFernet).
+
+Keys come from ATENDE_ENCRYPTION_KEYS (newest first); embedded mode keeps one under var/.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+
+
+@lru_cache(maxsize=4)
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(k.encode()) for k in keys])
+
+
+def fernet() -> MultiFernet:
+    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS))
+
+
+def encrypt_json(data: dict[str, Any]) -> str:
+    if not data:
+        return ""
+    return fernet().encrypt(json.dumps(data, sort_keys=True).encode()).decode()
+
+
+def decrypt_json(token: str) -> dict[str, Any]:
+    if not token:
+        return {}
+    try:
+        return json.loads(fernet().decrypt(token.encode()))
+    except InvalidToken as exc:
+        raise ValueError("Secrets cannot be decrypted: wrong ATENDE_ENCRYPTION_KEYS?") from exc
+
+
+def mask(value: str) -> str:
+    """What the UI, admin and API show of a secret: never the whole thing."""
+    if not value:
+        return ""
+    if len(value) <= 8:
+        return "•" * len(value)
+    return f"{value[:2]}{'•' * 6}{value[-4:]}"
