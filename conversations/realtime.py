@@ -44,3 +44,24 @@ def send_now(groups: list[str], payload: dict[str, Any]) -> None:
 def publish_on_commit(groups: list[str], payload: dict[str, Any]) -> None:
     """Send ``payload`` to the groups once the surrounding transaction commits."""
     transaction.on_commit(lambda: send_now(groups, payload))
+
+
+# --- the publishing API every service calls (filled in by the live helpdesk work) -------
+
+
+def ticket_changed(ticket: Any, event: str, **data: Any) -> None:
+    """Publish, after commit, that ``ticket`` changed (``event``: "ticket.created",
+    "ticket.assigned", "ticket.transferred", "ticket.status", "ticket.updated")."""
+    publish_on_commit(
+        [company_group(ticket.company_id)],
+        {"type": event, "ticket": {"id": ticket.pk, "number": ticket.number}, **data},
+    )
+
+
+def message_changed(message: Any, event: str, **data: Any) -> None:
+    """Publish, after commit, that ``message`` was created or updated (``event``:
+    "message.created", "message.updated", "message.status")."""
+    publish_on_commit(
+        [company_group(message.company_id)],
+        {"type": event, "message": {"id": message.pk, "ticket": message.ticket_id}, **data},
+    )
