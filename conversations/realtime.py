@@ -380,6 +380,12 @@ def _publish(company_id: int, ticket_id: int, event: str, extra: dict[str, Any])
         before = None
     gone: list[str] = []
     old_assignee = 0
+    if "previous_queue" in extra or "previous_assignee" in extra:
+        # The service said where the ticket was (ticket_transfer/ticket_assign do).
+        before = "{}:{}".format(
+            extra.get("previous_queue", ticket.queue_id) or 0,
+            extra.get("previous_assignee", ticket.assignee_id) or 0,
+        )
     if before and before != now_seen:
         old_queue, old_assignee = (int(x) for x in before.split(":"))
         old = ticket_audience(
@@ -430,13 +436,3 @@ def message_changed(message: Any, event: str, **data: Any) -> None:
     company_id, ticket_id = message.company_id, message.ticket_id
     extra = {"message": message_summary(message), **data}
     transaction.on_commit(lambda: _publish(company_id, ticket_id, event, extra))
-
-
-def on_message_stored(message: Any, context: Any) -> None:
-    """conversations.hooks handler: every new message (inbound, reply, note) is published."""
-    data: dict[str, Any] = {}
-    if getattr(context, "ticket_created", False):
-        data["ticket_created"] = True
-    if getattr(context, "ticket_reopened", False):
-        data["ticket_reopened"] = True
-    message_changed(message, "message.created", **data)

@@ -61,7 +61,7 @@ def setup_two_queues(company: Any) -> dict[str, Any]:
     }
 
 
-async def test_a_queue_agent_and_a_supervisor_hear_a_ticket_while_another_queue_and_an_outsider_hear_nothing(
+async def test_queue_agent_and_supervisor_hear_a_ticket_other_queue_and_outsider_hear_nothing(
     company, supervisor, outsider
 ) -> None:
     world = await setup_two_queues(company)
@@ -106,7 +106,7 @@ async def test_a_new_message_reaches_the_assignee_with_a_preview_and_their_mine_
     def store() -> None:
         with transaction.atomic():
             message = make_message(ticket, "Preciso de ajuda com o pedido 123")
-            realtime.on_message_stored(message, type("Ctx", (), {"ticket_created": False})())
+            realtime.message_changed(message, "message.created")
 
     await store()
     event = await ws.receive_json_from(timeout=5)
