@@ -72,7 +72,7 @@ function fill(row, t, message) {
   row.querySelector(".ticket-link").href = root.dataset.ticketUrl.replace(/\/0\/$/, `/${t.number}/`);
   const avatar = row.querySelector(".avatar");
   avatar.classList.toggle("avatar-group", t.is_group);
-  avatar.textContent = t.is_group ? "👥" : (t.contact || "?").charAt(0).toUpperCase();
+  avatar.textContent = t.is_group ? "" : (t.contact || "?").charAt(0).toUpperCase();
   row.querySelector(".row-contact").textContent = t.contact;
   row.querySelector(".row-group").hidden = !t.is_group;
   row.querySelector(".row-number").textContent = `#${t.number}`;

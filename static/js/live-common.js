@@ -44,7 +44,7 @@ export function setupSound(url) {
     if (!button) return;
     const on = enabled();
     button.setAttribute("aria-pressed", on ? "true" : "false");
-    button.textContent = `${on ? "🔔" : "🔕"} ${on ? button.dataset.labelOn : button.dataset.labelOff}`;
+    button.textContent = on ? button.dataset.labelOn : button.dataset.labelOff;
   }
   button?.addEventListener("click", async () => {
     const next = !enabled();
