@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -149,6 +150,7 @@ def chatwoot_message(
     private: bool = False,
     content_attributes: dict[str, Any] | None = None,
     identifier: str | None = None,
+    created_at: str | None = None,
 ) -> dict[str, Any]:
     """A Chatwoot ``message_created`` body shaped like the real captures."""
     contact = {
@@ -168,10 +170,12 @@ def chatwoot_message(
         "content_attributes": content_attributes or {},
         "message_type": message_type,
         "private": private,
-        "created_at": "2026-11-23T12:00:00.000Z",
+        "created_at": created_at or datetime.now(UTC).isoformat(),
         "account": {"id": 1, "name": "Loja"},
         "inbox": {"id": 3, "name": "WhatsApp"},
-        "sender": sender if sender is not None else {k: v for k, v in contact.items() if k != "type"},
+        "sender": sender
+        if sender is not None
+        else {k: v for k, v in contact.items() if k != "type"},
         "conversation": {
             "id": conversation_id,
             "channel": "Channel::Api",

@@ -98,7 +98,9 @@ def test_chatwoot_incoming_message_creates_contact_conversation_ticket_and_messa
 def test_chatwoot_attachments_are_stored_as_urls_with_metadata(
     client: Client, chatwoot: Integration
 ) -> None:
-    post_chatwoot(client, chatwoot, raw("chatwoot/woofed_message_created_with_three_attachments.json"))
+    post_chatwoot(
+        client, chatwoot, raw("chatwoot/woofed_message_created_with_three_attachments.json")
+    )
 
     message = Message.objects.get()
     assert len(message.attachments) == 3
@@ -121,7 +123,9 @@ def test_chatwoot_group_message_becomes_a_group_conversation_with_the_participan
     client: Client, chatwoot: Integration
 ) -> None:
     post_chatwoot(
-        client, chatwoot, raw("chatwoot/reconstructed_message_created_evolution_whatsapp_group.json")
+        client,
+        chatwoot,
+        raw("chatwoot/reconstructed_message_created_evolution_whatsapp_group.json"),
     )
 
     message = Message.objects.select_related("conversation__contact").get()
@@ -227,12 +231,18 @@ def test_every_twilio_status_fixture_moves_our_message_status(
     integration = make_integration(company, "twilio", public_id="status")
     contact = Contact.objects.create(company=company, phone="+5511900000001")
     conversation = Conversation.objects.create(
-        company=company, integration=integration, contact=contact,
+        company=company,
+        integration=integration,
+        contact=contact,
         external_id="+5511900000001|+14155238886",
     )
     ours = Message.objects.create(
-        company=company, conversation=conversation, direction="out", sender_type="agent",
-        content="Seu pedido saiu", delivery_status="sent",
+        company=company,
+        conversation=conversation,
+        direction="out",
+        sender_type="agent",
+        content="Seu pedido saiu",
+        delivery_status="sent",
         external_id=fixture["params"]["MessageSid"],
     )
 
@@ -262,9 +272,7 @@ def test_every_twilio_status_fixture_moves_our_message_status(
         "umbler/unknown_event.json",
     ],
 )
-def test_every_umbler_json_sample_is_accepted(
-    client: Client, company: Any, name: str
-) -> None:
+def test_every_umbler_json_sample_is_accepted(client: Client, company: Any, name: str) -> None:
     integration = make_integration(company, "umbler")
 
     response = post_umbler(client, integration, raw(name))
@@ -328,7 +336,9 @@ def test_a_bad_twilio_signature_is_401_rejected_and_ingests_nothing(
     client: Client, company: Any, public_base: str
 ) -> None:
     integration = make_integration(company, "twilio")
-    params = dict(parse_qsl(load_fixture("twilio/reconstructed_whatsapp_inbound_text.json")["raw_body"]))
+    params = dict(
+        parse_qsl(load_fixture("twilio/reconstructed_whatsapp_inbound_text.json")["raw_body"])
+    )
 
     response = post_twilio(client, integration, params, token="not-the-token")
 
@@ -347,7 +357,9 @@ def test_a_twilio_signature_for_another_url_is_refused(
     integration = make_integration(company, "twilio", public_id="whatsapp")
 
     response = client.generic(
-        "POST", integration.webhook_path(), fixture["raw_body"],
+        "POST",
+        integration.webhook_path(),
+        fixture["raw_body"],
         content_type="application/x-www-form-urlencoded",
         HTTP_X_TWILIO_SIGNATURE=fixture["headers"]["X-Twilio-Signature"],
     )
@@ -464,7 +476,8 @@ def test_an_outsider_integration_writes_only_into_its_own_company(
 
     # Same platform ids, same phone, posted to the other company's URL.
     response = post_chatwoot(
-        client, theirs,
+        client,
+        theirs,
         chatwoot_message(message_id=1, conversation_id=10, contact_id=5, content="intruso"),
     )
 
@@ -477,5 +490,7 @@ def test_an_outsider_integration_writes_only_into_its_own_company(
     assert Contact.objects.for_company(company).count() == 1
     assert Ticket.objects.for_company(company).get().unread_count == 1
     # A secret from one company does not open another company's URL.
-    stolen = post_chatwoot(client, theirs, chatwoot_message(message_id=2), secret=CHATWOOT_SECRET + "x")
+    stolen = post_chatwoot(
+        client, theirs, chatwoot_message(message_id=2), secret=CHATWOOT_SECRET + "x"
+    )
     assert stolen.status_code == 401

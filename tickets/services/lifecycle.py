@@ -162,13 +162,19 @@ def _platform_label(integration: Integration, name: str = "") -> str:
 
 
 def _queue_for_team(integration: Integration, team_id: str, team_name: str) -> Queue | None:
-    queues = Queue.objects.filter(company_id=integration.company_id)
-    match = None
-    if team_id:
-        match = queues.filter(**{f"external_refs__{integration.pk}": team_id}).first()
-    if match is None and team_name:
-        match = queues.filter(name__iexact=team_name).first()
-    return match
+    # A company has a handful of queues: matching in Python keeps the JSON lookup portable
+    # (a numeric key such as "7" would be read as an array index by the ORM).
+    queues = list(Queue.objects.filter(company_id=integration.company_id))
+    key = str(integration.pk)
+    for queue in queues:
+        refs = queue.external_refs if isinstance(queue.external_refs, dict) else {}
+        if team_id and str(refs.get(key, "")) == team_id:
+            return queue
+    folded = team_name.strip().casefold()
+    for queue in queues:
+        if folded and queue.name.strip().casefold() == folded:
+            return queue
+    return None
 
 
 def ticket_apply_platform_status(
