@@ -30,6 +30,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    Value,
 )
 from django.db.models.functions import (
     Coalesce,
@@ -98,14 +99,14 @@ def _use_sql_percentiles() -> bool:
 
 
 def _grouped_stats(
-    qs: QuerySet, value: str, metrics: dict[str, Q], group_by: str | None = None
+    qs: QuerySet, metrics: dict[str, tuple[str, Q]], group_by: str | None = None
 ) -> dict[Any, dict[str, Stats]]:
-    """For each group (None when ungrouped), p50/p90/count of ``value`` for each named
-    condition. One query either way."""
+    """For each group (None when ungrouped), p50/p90/count of each named metric
+    ``name -> (value column, condition)``. One query either way."""
     out: dict[Any, dict[str, Stats]] = defaultdict(dict)
     if _use_sql_percentiles():
         annotations: dict[str, Any] = {}
-        for name, cond in metrics.items():
+        for name, (value, cond) in metrics.items():
             cond = cond & Q(**{f"{value}__isnull": False})
             annotations[f"{name}__p50"] = PercentileCont(F(value), 0.5, filter=cond)
             annotations[f"{name}__p90"] = PercentileCont(F(value), 0.9, filter=cond)
@@ -122,22 +123,18 @@ def _grouped_stats(
                     "n": row[f"{name}__n"],
                 }
         return out
-    flags = {
-        f"_f_{name}": ExpressionWrapper(cond, output_field=BooleanField())
-        for name, cond in metrics.items()
-    }
-    fields = ["_v", *flags]
+    annotations = {}
+    for i, (value, cond) in enumerate(metrics.values()):
+        annotations[f"_v{i}"] = F(value)
+        annotations[f"_f{i}"] = ExpressionWrapper(cond, output_field=BooleanField())
     if group_by is not None:
-        fields.append("_g")
-        rows_qs = qs.annotate(_v=F(value), _g=F(group_by), **flags)
-    else:
-        rows_qs = qs.annotate(_v=F(value), **flags)
+        annotations["_g"] = F(group_by)
     samples: dict[Any, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for row in rows_qs.filter(**{f"{value}__isnull": False}).values(*fields).order_by():
+    for row in qs.annotate(**annotations).values(*annotations).order_by():
         group = row.get("_g")
-        for name in metrics:
-            if row[f"_f_{name}"]:
-                samples[group][name].append(float(row["_v"]))
+        for i, name in enumerate(metrics):
+            if row[f"_f{i}"] and row[f"_v{i}"] is not None:
+                samples[group][name].append(float(row[f"_v{i}"]))
     for group, per_name in samples.items():
         for name in metrics:
             out[group][name] = _stats(per_name.get(name, []))
@@ -225,29 +222,22 @@ BOT = Q(responder_type=ResponderType.BOT)
 def _rt_stats(
     company: Company, f: MetricsFilter, group_by: str | None
 ) -> dict[Any, dict[str, Stats]]:
+    """First response (agents, from the queue), reply time (agents) and, ungrouped, the
+    bot's reply time; per agent also first response from assignment. One query."""
     reply, from_queue, from_assignment = _rt_fields(f)
-    qs = response_times_qs(company, f).annotate(
-        _agent_first=Coalesce(F(from_assignment), F(from_queue), F(reply))
-    )
-    first = _grouped_stats(
-        qs, from_queue, {"first_response": AGENT & Q(is_first_agent=True)}, group_by
-    )
-    replies: dict[str, Q] = {"reply": AGENT}
+    first_agent = AGENT & Q(is_first_agent=True)
+    metrics: dict[str, tuple[str, Q]] = {
+        "first_response": (from_queue, first_agent),
+        "reply": (reply, AGENT),
+    }
+    qs = response_times_qs(company, f)
     if group_by is None:
-        replies["bot_reply"] = BOT
-    rest = _grouped_stats(qs, reply, replies, group_by)
-    for key, per in rest.items():
-        first[key].update(per)
+        metrics["bot_reply"] = (reply, BOT)
     if group_by == "responder_id":
-        agent_first = _grouped_stats(
-            qs,
-            "_agent_first",
-            {"agent_first_response": AGENT & Q(is_first_agent=True)},
-            group_by,
-        )
-        for key, per in agent_first.items():
-            first[key].update(per)
-    return first
+        # Agent clock: from assignment when the ticket was assigned, else from the queue.
+        qs = qs.annotate(_agent_first=Coalesce(F(from_assignment), F(from_queue), F(reply)))
+        metrics["agent_first_response"] = ("_agent_first", first_agent)
+    return _grouped_stats(qs, metrics, group_by)
 
 
 # --- ticket durations ------------------------------------------------------------------
@@ -331,7 +321,10 @@ def _ticket_stats(
     qs = qs.annotate(
         _resolution=EpochDiff(F("resolved_at"), opened),
         _handling=EpochDiff(F("resolved_at"), Greatest(F("assigned_at"), opened)),
-        _queue_wait=EpochDiff(F("assigned_at"), Greatest(F("queued_at"), opened)),
+        # Clamped per ticket at zero like the Python path (assigned before a reopen).
+        _queue_wait=Greatest(
+            EpochDiff(F("assigned_at"), Greatest(F("queued_at"), opened)), Value(0.0)
+        ),
     )
     out: dict[Any, dict[str, Stats]] = defaultdict(dict)
     specs = {
@@ -354,12 +347,11 @@ def _ticket_stats(
         rows = list(qs.values(_g=F(group_by)).annotate(**annotations).order_by())
     for row in rows:
         for name in specs:
-            value50, value90 = row[f"{name}__p50"], row[f"{name}__p90"]
-            # Queue wait is clamped at zero like the Python path.
-            if name == "queue_wait":
-                value50 = None if value50 is None else max(value50, 0.0)
-                value90 = None if value90 is None else max(value90, 0.0)
-            out[row["_g"]][name] = {"p50": value50, "p90": value90, "n": row[f"{name}__n"]}
+            out[row["_g"]][name] = {
+                "p50": row[f"{name}__p50"],
+                "p90": row[f"{name}__p90"],
+                "n": row[f"{name}__n"],
+            }
     return out
 
 
@@ -377,11 +369,23 @@ def live_counts(company: Company, f: MetricsFilter) -> dict[str, int]:
     return {"open": row["open"], "waiting": row["waiting"], "unread": row["unread"]}
 
 
-def cards(company: Company, f: MetricsFilter) -> dict[str, Any]:
+def _period_stats(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None
+) -> tuple[dict[str, Stats], dict[str, Stats]]:
+    """Ungrouped response-time and ticket-duration stats, computed once per request."""
+    shared = {} if shared is None else shared
+    if "rt" not in shared:
+        shared["rt"] = _rt_stats(company, f, None).get(None, {})
+        shared["tk"] = _ticket_stats(company, f, None).get(None, {})
+    return shared["rt"], shared["tk"]
+
+
+def cards(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The dashboard cards: live counts plus the period's first response (agents only,
     from the ticket entering its queue) and resolution medians/p90."""
-    rt = _rt_stats(company, f, None).get(None, {})
-    tk = _ticket_stats(company, f, None).get(None, {})
+    rt, tk = _period_stats(company, f, shared)
     first = rt.get("first_response", _empty_stats())
     resolution = tk.get("resolution", _empty_stats())
     return {
@@ -396,7 +400,9 @@ def cards(company: Company, f: MetricsFilter) -> dict[str, Any]:
     }
 
 
-def totals(company: Company, f: MetricsFilter) -> dict[str, Any]:
+def totals(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Period totals: tickets created/resolved/reopened, messages by direction and sender
     type, unique contacts, reply times, queue wait, handling, AI share and reservations."""
     in_period = {"gte": f.start, "lt": f.end}
@@ -431,8 +437,7 @@ def totals(company: Company, f: MetricsFilter) -> dict[str, Any]:
         firsts=Count("pk", filter=Q(is_first=True)),
         bot_firsts=Count("pk", filter=Q(is_first=True) & BOT),
     )
-    rt = _rt_stats(company, f, None).get(None, {})
-    tk = _ticket_stats(company, f, None).get(None, {})
+    rt, tk = _period_stats(company, f, shared)
     reservations = (
         LogEntry.objects.for_company(company)
         .filter(
@@ -474,7 +479,9 @@ def _share(part: int, whole: int) -> float | None:
     return None if not whole else part / whole
 
 
-def timeseries(company: Company, f: MetricsFilter) -> dict[str, Any]:
+def timeseries(
+    company: Company, f: MetricsFilter, heat: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Per-day volume (in/out) and response-time trend (agents), per-hour volume."""
     tz = company.tzinfo
     daily: dict[str, dict[str, Any]] = {
@@ -499,14 +506,19 @@ def timeseries(company: Company, f: MetricsFilter) -> dict[str, Any]:
             daily[key][row["direction"]] = row["n"]
     reply, from_queue, _ = _rt_fields(f)
     rt = response_times_qs(company, f).annotate(day=TruncDate("answered_at", tzinfo=tz))
-    for field_name, metric, cond in (
-        (from_queue, "first_response_p50", AGENT & Q(is_first_agent=True)),
-        (reply, "reply_p50", AGENT),
-    ):
-        for day, per in _grouped_stats(rt, field_name, {"m": cond}, "day").items():
-            if day is not None and day.isoformat() in daily:
-                daily[day.isoformat()][metric] = per["m"]["p50"]
-    heat = heatmap(company, f)
+    trend = _grouped_stats(
+        rt,
+        {
+            "first_response_p50": (from_queue, AGENT & Q(is_first_agent=True)),
+            "reply_p50": (reply, AGENT),
+        },
+        "day",
+    )
+    for day, per in trend.items():
+        if day is not None and day.isoformat() in daily:
+            for metric, stats in per.items():
+                daily[day.isoformat()][metric] = stats["p50"]
+    heat = heat or heatmap(company, f)
     hourly = [{"hour": h, "count": sum(heat["cells"][d][h] for d in range(7))} for h in range(24)]
     return {"daily": list(daily.values()), "hourly": hourly}
 
@@ -626,11 +638,13 @@ def queue_table(company: Company, f: MetricsFilter) -> list[dict[str, Any]]:
 
 def dashboard(company: Company, f: MetricsFilter) -> dict[str, Any]:
     """Everything the dashboard page shows; the API and CSV reuse the same pieces."""
+    shared: dict[str, Any] = {}
+    heat = heatmap(company, f)
     return {
-        "cards": cards(company, f),
-        "totals": totals(company, f),
-        "timeseries": timeseries(company, f),
-        "heatmap": heatmap(company, f),
+        "cards": cards(company, f, shared),
+        "totals": totals(company, f, shared),
+        "timeseries": timeseries(company, f, heat),
+        "heatmap": heat,
         "agents": agent_table(company, f),
         "queues": queue_table(company, f),
     }
