@@ -799,6 +799,11 @@ def error_summary(company: Company, now: datetime | None = None) -> dict[str, in
     }
 
 
+def recent_errors(company: Company, limit: int = 20) -> list[LogEntry]:
+    since = timezone.now() - timedelta(hours=24)
+    return list(log_entries(company, level=LogLevel.ERROR).filter(created_at__gte=since)[:limit])
+
+
 def failed_webhooks(company: Company, limit: int = 50) -> list[WebhookEvent]:
     return list(
         WebhookEvent.objects.for_company(company)

@@ -31,15 +31,23 @@ def make_ticket(
     if integration is None:
         integration = Integration.objects.create(company=company, kind=kind, name=f"{kind} {n}")
     if contact is None:
-        contact = Contact.objects.create(company=company, name=f"Cliente {n}", phone=f"+55119{n:08d}")
+        contact = Contact.objects.create(
+            company=company, name=f"Cliente {n}", phone=f"+55119{n:08d}"
+        )
     conversation = Conversation.objects.create(
         company=company, integration=integration, contact=contact, external_id=f"c{n}"
     )
     ticket = Ticket.objects.create(
-        company=company, number=n, conversation=conversation, contact=contact, queue=queue,
-        assignee=assignee, tags=tags or [],
+        company=company,
+        number=n,
+        conversation=conversation,
+        contact=contact,
+        queue=queue,
+        assignee=assignee,
+        tags=tags or [],
         status=TicketStatus.OPEN if assignee else TicketStatus.PENDING,
-        queued_at=at if queue else None, assigned_at=at if assignee else None,
+        queued_at=at if queue else None,
+        assigned_at=at if assignee else None,
     )
     Ticket.objects.filter(pk=ticket.pk).update(created_at=at)
     ticket.refresh_from_db()
@@ -48,8 +56,13 @@ def make_ticket(
 
 def inbound(ticket: Ticket, at: datetime, text: str = "oi") -> Message:
     message = Message.objects.create(
-        company_id=ticket.company_id, conversation=ticket.conversation, ticket=ticket,
-        direction="in", sender_type="contact", content=text, created_at=at,
+        company_id=ticket.company_id,
+        conversation=ticket.conversation,
+        ticket=ticket,
+        direction="in",
+        sender_type="contact",
+        content=text,
+        created_at=at,
     )
     hooks.message_stored(message, hooks.MessageContext(ticket=ticket))
     if ticket.waiting_since is None:
@@ -61,17 +74,31 @@ def inbound(ticket: Ticket, at: datetime, text: str = "oi") -> Message:
 
 
 def reply(
-    ticket: Ticket, at: datetime, *, user: User | None = None, bot: bool = False,
-    private: bool = False, system: bool = False, **ctx_extra: Any,
+    ticket: Ticket,
+    at: datetime,
+    *,
+    user: User | None = None,
+    bot: bool = False,
+    private: bool = False,
+    system: bool = False,
+    **ctx_extra: Any,
 ) -> Message:
     sender_type = "system" if system else ("bot" if bot else "agent")
     message = Message.objects.create(
-        company_id=ticket.company_id, conversation=ticket.conversation, ticket=ticket,
-        direction="out", sender_type=sender_type, sender_user=user, content="resposta",
-        created_at=at, is_private=private, delivery_status="sent",
+        company_id=ticket.company_id,
+        conversation=ticket.conversation,
+        ticket=ticket,
+        direction="out",
+        sender_type=sender_type,
+        sender_user=user,
+        content="resposta",
+        created_at=at,
+        is_private=private,
+        delivery_status="sent",
     )
     hooks.message_stored(
-        message, hooks.MessageContext(ticket=ticket, source="ai" if bot else "staff", extra=ctx_extra)
+        message,
+        hooks.MessageContext(ticket=ticket, source="ai" if bot else "staff", extra=ctx_extra),
     )
     if not private and sender_type != "system":
         ticket.waiting_since = None

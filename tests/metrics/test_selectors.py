@@ -138,11 +138,19 @@ def test_business_hours_mode_counts_only_working_hours(company, agent) -> None:
 
 def test_python_percentiles_match_postgresql(company, agent, scene, monkeypatch) -> None:
     f = flt(company)
-    sql = (selectors.totals(company, f), selectors.agent_table(company, f),
-           selectors.queue_table(company, f), selectors.timeseries(company, f))
+    sql = (
+        selectors.totals(company, f),
+        selectors.agent_table(company, f),
+        selectors.queue_table(company, f),
+        selectors.timeseries(company, f),
+    )
     monkeypatch.setattr(selectors, "_use_sql_percentiles", lambda: False)
-    python = (selectors.totals(company, f), selectors.agent_table(company, f),
-              selectors.queue_table(company, f), selectors.timeseries(company, f))
+    python = (
+        selectors.totals(company, f),
+        selectors.agent_table(company, f),
+        selectors.queue_table(company, f),
+        selectors.timeseries(company, f),
+    )
     for got, want in zip(python, sql, strict=True):
         assert got == want
 
