@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, URLResolver, path
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors
@@ -70,12 +70,12 @@ def global_dashboard(request: HttpRequest) -> HttpResponse:
 _original_get_urls = admin.site.get_urls
 
 
-def _get_urls() -> list[URLPattern]:
-    extra = [
+def _get_urls() -> list[URLResolver | URLPattern]:
+    extra: list[URLResolver | URLPattern] = [
         path("metrics/global/", admin.site.admin_view(global_dashboard), name="metrics-global")
     ]
     return extra + _original_get_urls()
 
 
-admin.site.get_urls = _get_urls  # type: ignore[method-assign]
+admin.site.get_urls = _get_urls  # type: ignore[method-assign,assignment]
 admin.site.index_template = "admin/atende_index.html"

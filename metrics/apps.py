@@ -9,8 +9,8 @@ class MetricsConfig(AppConfig):
     def ready(self) -> None:
         from conversations import hooks
 
-        from .services import response_time_record
+        from .services import record_on_message_stored
 
-        # Registered before realtime/AI hooks that may run later in the same list; the
-        # pipeline calls hooks before it clears Ticket.waiting_since (docs/contracts.md).
-        hooks.on_message_stored(response_time_record)
+        # The pipeline calls hooks before it clears Ticket.waiting_since, or passes the
+        # previous value in ctx.extra["waiting_since"] (docs/contracts.md).
+        hooks.on_message_stored(record_on_message_stored)

@@ -111,6 +111,7 @@ def _grouped_stats(
             annotations[f"{name}__p50"] = PercentileCont(F(value), 0.5, filter=cond)
             annotations[f"{name}__p90"] = PercentileCont(F(value), 0.9, filter=cond)
             annotations[f"{name}__n"] = Count("pk", filter=cond)
+        rows: list[Any]
         if group_by is None:
             rows = [{**qs.aggregate(**annotations), "_g": None}]
         else:
@@ -253,11 +254,15 @@ def _ticket_duration_rows(company: Company, f: MetricsFilter) -> QuerySet[Ticket
 
 
 def ticket_durations(
-    company: Company, t: Ticket | dict[str, Any], f: MetricsFilter, queues: dict[int, Queue]
+    company: Company, t: Any, f: MetricsFilter, queues: dict[int, Queue]
 ) -> dict[str, float | None]:
-    """Resolution, handling and queue-wait seconds of one ticket for the period (Python
-    definition; the SQL path in ``_ticket_stats`` computes the same)."""
-    get = t.get if isinstance(t, dict) else (lambda k: getattr(t, k))
+    """Resolution, handling and queue-wait seconds of one ticket (a Ticket or a values()
+    dict) for the period (Python definition; the SQL path in ``_ticket_stats`` computes
+    the same)."""
+
+    def get(key: str) -> Any:
+        return t[key] if isinstance(t, dict) else getattr(t, key)
+
     created, reopened = get("created_at"), get("reopened_at")
     resolved, assigned, queued = get("resolved_at"), get("assigned_at"), get("queued_at")
     opened = reopened or created
@@ -341,6 +346,7 @@ def _ticket_stats(
         annotations[f"{name}__p50"] = PercentileCont(F(col), 0.5, filter=cond)
         annotations[f"{name}__p90"] = PercentileCont(F(col), 0.9, filter=cond)
         annotations[f"{name}__n"] = Count("pk", filter=cond)
+    rows: list[Any]
     if group_by is None:
         rows = [{**qs.aggregate(**annotations), "_g": None}]
     else:
@@ -736,7 +742,7 @@ def ticket_rows(company: Company, f: MetricsFilter, chunk_size: int = 2000) -> I
 # --- clients, logs, global ---------------------------------------------------------------
 
 
-def clients(company: Company, search: str = "") -> QuerySet[Contact]:
+def clients(company: Company, search: str = "") -> QuerySet[Any]:
     """Contacts with their last activity, ticket count and channel kinds."""
     qs = Contact.objects.for_company(company)
     search = search.strip()

@@ -122,3 +122,8 @@ def response_time_record(message: Message, context: MessageContext) -> ResponseT
         ticket.first_response_at = answered_at
         type(ticket).objects.filter(pk=ticket.pk).update(first_response_at=answered_at)
     return row
+
+
+def record_on_message_stored(message: Message, context: MessageContext) -> None:
+    """The ``message_stored`` hook (registered in MetricsConfig.ready)."""
+    response_time_record(message, context)

@@ -17,6 +17,7 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -115,7 +116,7 @@ def cards_json(request: HttpRequest) -> HttpResponse:
 
 @company_view(role=Role.SUPERVISOR)
 @require_GET
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: HttpRequest) -> HttpResponseBase:
     company = request.company  # type: ignore[attr-defined]
     table = request.GET.get("table", "tickets")
     if table not in ("tickets", "agents"):
