@@ -35,7 +35,6 @@ from django.db.models import (
 from django.db.models.functions import (
     Coalesce,
     ExtractHour,
-    ExtractIsoWeekDay,
     Greatest,
     TruncDate,
 )
@@ -375,6 +374,26 @@ def live_counts(company: Company, f: MetricsFilter) -> dict[str, int]:
     return {"open": row["open"], "waiting": row["waiting"], "unread": row["unread"]}
 
 
+def message_rollup(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Messages of the period counted by local day, local hour, direction and sender
+    type: one scan feeds the daily and hourly volumes, the heatmap and the totals."""
+    shared = {} if shared is None else shared
+    if "rollup" not in shared:
+        tz = company.tzinfo
+        shared["rollup"] = list(
+            messages_qs(company, f)
+            .annotate(
+                day=TruncDate("created_at", tzinfo=tz), hr=ExtractHour("created_at", tzinfo=tz)
+            )
+            .values("day", "hr", "direction", "sender_type")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+    return shared["rollup"]
+
+
 def _period_stats(
     company: Company, f: MetricsFilter, shared: dict[str, Any] | None
 ) -> tuple[dict[str, Stats], dict[str, Stats]]:
@@ -424,14 +443,9 @@ def totals(
             reopened=Count("pk", filter=reopened),
         )
     )
-    by_kind: dict[str, int] = {}
-    for row in (
-        messages_qs(company, f)
-        .values("direction", "sender_type")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        by_kind[f"{row['direction']}_{row['sender_type']}"] = row["n"]
+    by_kind: dict[str, int] = defaultdict(int)
+    for row in message_rollup(company, f, shared):
+        by_kind[f"{row['direction']}_{row['sender_type']}"] += row["n"]
     unique_contacts = (
         messages_qs(company, f)
         .filter(direction=Direction.INBOUND)
@@ -486,10 +500,12 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def timeseries(
-    company: Company, f: MetricsFilter, heat: dict[str, Any] | None = None
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Per-day volume (in/out) and response-time trend (agents), per-hour volume."""
+    """Per-day volume (in/out) and response-time trend (agents), per-hour volume
+    (customer messages)."""
     tz = company.tzinfo
+    shared = {} if shared is None else shared
     daily: dict[str, dict[str, Any]] = {
         d.isoformat(): {
             "date": d.isoformat(),
@@ -500,16 +516,10 @@ def timeseries(
         }
         for d in f.days
     }
-    for row in (
-        messages_qs(company, f)
-        .annotate(day=TruncDate("created_at", tzinfo=tz))
-        .values("day", "direction")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
+    for row in message_rollup(company, f, shared):
         key = row["day"].isoformat()
         if key in daily:
-            daily[key][row["direction"]] = row["n"]
+            daily[key][row["direction"]] += row["n"]
     reply, from_queue, _ = _rt_fields(f)
     rt = response_times_qs(company, f).annotate(day=TruncDate("answered_at", tzinfo=tz))
     trend = _grouped_stats(
@@ -524,26 +534,19 @@ def timeseries(
         if day is not None and day.isoformat() in daily:
             for metric, stats in per.items():
                 daily[day.isoformat()][metric] = stats["p50"]
-    heat = heat or heatmap(company, f)
+    heat = heatmap(company, f, shared)
     hourly = [{"hour": h, "count": sum(heat["cells"][d][h] for d in range(7))} for h in range(24)]
     return {"daily": list(daily.values()), "hourly": hourly}
 
 
-def heatmap(company: Company, f: MetricsFilter) -> dict[str, Any]:
-    """Inbound messages by weekday (0 = Monday) x hour, in the company's time zone."""
-    tz = company.tzinfo
+def heatmap(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Customer messages by weekday (0 = Monday) x hour, in the company's time zone."""
     cells = [[0] * 24 for _ in range(7)]
-    for row in (
-        messages_qs(company, f)
-        .filter(direction=Direction.INBOUND)
-        .annotate(
-            wd=ExtractIsoWeekDay("created_at", tzinfo=tz), hr=ExtractHour("created_at", tzinfo=tz)
-        )
-        .values("wd", "hr")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        cells[row["wd"] - 1][row["hr"]] = row["n"]
+    for row in message_rollup(company, f, shared):
+        if row["direction"] == Direction.INBOUND:
+            cells[row["day"].weekday()][row["hr"]] += row["n"]
     return {"cells": cells, "timezone": company.timezone}
 
 
@@ -645,12 +648,11 @@ def queue_table(company: Company, f: MetricsFilter) -> list[dict[str, Any]]:
 def dashboard(company: Company, f: MetricsFilter) -> dict[str, Any]:
     """Everything the dashboard page shows; the API and CSV reuse the same pieces."""
     shared: dict[str, Any] = {}
-    heat = heatmap(company, f)
     return {
         "cards": cards(company, f, shared),
         "totals": totals(company, f, shared),
-        "timeseries": timeseries(company, f, heat),
-        "heatmap": heat,
+        "timeseries": timeseries(company, f, shared),
+        "heatmap": heatmap(company, f, shared),
         "agents": agent_table(company, f),
         "queues": queue_table(company, f),
     }
