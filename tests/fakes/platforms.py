@@ -1,4 +1,17 @@
-"""Fakes of the three platforms' send endpoints, answering in each platform's shape."""
+"""Fake platform servers on 127.0.0.1 for tests: the real clients talk HTTP to them.
+
+    from tests.fakes.platforms import FakeChatwoot
+
+    with FakeChatwoot() as fake:
+        integration.settings["base_url"] = fake.base_url
+        ...
+        fake.fail_next(500, times=2)   # the next two requests answer 500
+        fake.delay_next(2.0)           # the next request answers after 2 s (timeouts)
+        fake.requests[-1].json         # what the client sent
+
+Each answers its platform's send endpoint in that platform's shape. Shared by every test
+that sends through a platform (outbound sending, the live inbox).
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import pytest
 
 from integrations.chatwoot.client import ChatwootClient
 from integrations.clients import OutboundMessage, PermanentSendError, TransientSendError
-from tests.fakes import FakeChatwoot
+from tests.fakes.platforms import FakeChatwoot
 
 TOKEN = "cw-agent-token"
 

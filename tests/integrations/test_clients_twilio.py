@@ -8,7 +8,7 @@ import pytest
 
 from integrations.clients import OutboundMessage, PermanentSendError, TransientSendError
 from integrations.twilio.client import TwilioClient
-from tests.fakes import FakeTwilio
+from tests.fakes.platforms import FakeTwilio
 
 SID = "AC" + "0" * 32
 TOKEN = "twilio-auth-token"

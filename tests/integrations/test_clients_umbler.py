@@ -6,7 +6,7 @@ import pytest
 
 from integrations.clients import OutboundMessage, PermanentSendError, TransientSendError
 from integrations.umbler.client import DEFAULT_BASE_URL, UmblerClient
-from tests.fakes import FakeUmbler
+from tests.fakes.platforms import FakeUmbler
 
 TOKEN = "umbler-api-token"
 
