@@ -64,7 +64,7 @@ KINDS: dict[str, KindSpec] = {
                 "api_token",
                 gettext_lazy("API access token"),
                 gettext_lazy(
-                    "Profile settings → Access token (or an agent bot's token); used to send replies."
+                    "Profile settings → Access token (or an agent bot's token): sends replies."
                 ),
             ),
             Field(
