@@ -143,9 +143,9 @@ class WebhookEventReplayView(CompanyAPIMixin, generics.GenericAPIView):
 
     @extend_schema(request=None, responses=WebhookEventDetailSerializer)
     def post(self, request: Request, company_slug: str, event_id: int) -> Response:
+        event = self.get_object()
         from integrations.services.webhooks import webhook_replay
 
-        event = self.get_object()
         try:
             webhook_replay(event=event, actor=request.user)
         except ValidationError as exc:
