@@ -118,16 +118,15 @@ def test_api_docs_and_schema_are_served_without_a_cdn(client, db) -> None:
 
 
 def test_repeated_failed_logins_are_rate_limited(company, agent, client) -> None:
-    from django.core.cache import cache
+    from tests.conftest import clear_cached_state
 
-    cache.clear()
     for i in range(6):
         client.post("/accounts/login/", {"login": "agent@azul.test", "password": f"wrong-{i}"})
     # Locked for this account now: even the right password is refused for a while.
     response = client.post("/accounts/login/", {"login": "agent@azul.test", "password": PASSWORD})
     assert response.status_code in (200, 429)
     assert "_auth_user_id" not in client.session
-    cache.clear()
+    clear_cached_state()
     response = client.post("/accounts/login/", {"login": "agent@azul.test", "password": PASSWORD})
     assert response.status_code == 302
 
