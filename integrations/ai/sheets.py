@@ -34,7 +34,10 @@ class SheetReservations:
         self.ws = worksheet
 
     def _rows(self) -> list[list[str]]:
-        return self.ws.get_all_values()
+        rows = self.ws.get_all_values()
+        while rows and not any(rows[-1]):
+            rows.pop()  # an empty sheet reads as [[]]
+        return rows
 
     @staticmethod
     def _as_dict(row: list[str]) -> dict[str, str]:
