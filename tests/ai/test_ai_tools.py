@@ -14,10 +14,10 @@ import responses
 from integrations.ai import services, sheets
 from integrations.ai.models import AIReplyLog, AIReservation
 from integrations.ai.tasks import ai_reply
+from tests.fakes.google_sheets import FakeSheets
 from tickets.models import Queue, TicketEvent
 
 from .conftest import inbound
-from tests.fakes.google_sheets import FakeSheets
 
 pytestmark = pytest.mark.django_db
 
