@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from conversations.models import Conversation, Message
 from conversations.services.ingest import ingest_in_transaction, message_ingest
 from integrations.base import ContactInfo, InboundMessage
