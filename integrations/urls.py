@@ -1,5 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .ai import views as ai_views
 
 app_name = "integrations"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("ai/", ai_views.ai_monitor, name="ai-monitor"),
+    path("ai/buffers.json", ai_views.ai_monitor_data, name="ai-monitor-data"),
+    path("ai/settings/", ai_views.ai_settings, name="ai-settings"),
+    path("ai/conversations/<int:conversation_id>/reply-now/", ai_views.ai_reply_now,
+         name="ai-reply-now"),
+    path("ai/conversations/<int:conversation_id>/pause/", ai_views.ai_pause, name="ai-pause"),
+]

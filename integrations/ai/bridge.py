@@ -56,10 +56,10 @@ def send_bot_message(*, ticket: Ticket, content: str, idempotency_key: str) -> M
     )
 
 
-def pause_ai(*, ticket: Ticket, reason: str = "") -> None:
+def pause_ai(*, ticket: Ticket, reason: str = "", actor: Any = None) -> None:
     action = _contract("tickets.services.actions", "ticket_pause_ai")
     if action is not None:
-        action(ticket=ticket, actor=None)
+        action(ticket=ticket, actor=actor)
         return
     with transaction.atomic():
         if Ticket.objects.filter(pk=ticket.pk, ai_paused=False).update(ai_paused=True):

@@ -162,7 +162,21 @@ def schedule_reply(
     except Exception:  # Redis/broker down: the sweeper owns recovery
         log.warning("AI reply not scheduled for conversation %s", conversation_id, exc_info=True)
         return False
+    notify_monitor(company_id, conversation_id, "waiting")
     return True
+
+
+def notify_monitor(company_id: int, conversation_id: int, state: str) -> None:
+    """Already after commit: tell the supervisors' monitor now (best effort)."""
+    from conversations import realtime
+
+    try:
+        realtime.send_now(
+            [realtime.supervisors_group(company_id)],
+            {"type": "ai.buffer", "conversation": conversation_id, "state": state},
+        )
+    except Exception:
+        log.warning("AI monitor not notified", exc_info=True)
 
 
 def schedule_now(*, company_id: int, conversation_id: int) -> bool:

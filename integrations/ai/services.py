@@ -83,7 +83,7 @@ def _active_ticket(company_id: int, conversation: Conversation) -> Ticket | None
 def publish_buffer(company_id: int, conversation_id: int, state: str) -> None:
     """Tell the monitor (supervisors) that a buffer changed; it refetches its JSON."""
     realtime.publish_on_commit(
-        [realtime.supervisors_group(company_id), realtime.company_group(company_id)],
+        [realtime.supervisors_group(company_id)],
         {"type": "ai.buffer", "conversation": conversation_id, "state": state},
     )
 
@@ -542,6 +542,18 @@ def sweep(*, now: datetime | None = None) -> int:
         if buffer.schedule_now(company_id=company_id, conversation_id=conversation_id):
             count += 1
     return count
+
+
+def ai_pause(*, conversation: Conversation, actor: Any) -> bool:
+    """The monitor's "pause AI": staff take this conversation; the queued reply finds
+    nothing to do."""
+    ticket = _active_ticket(conversation.company_id, conversation)
+    with transaction.atomic():
+        if ticket is not None and not ticket.ai_paused:
+            bridge.pause_ai(ticket=ticket, actor=actor)
+        Conversation.objects.filter(pk=conversation.pk).update(ai_pending_since=None)
+        publish_buffer(conversation.company_id, conversation.pk, "cleared")
+    return ticket is not None
 
 
 def reply_now(*, conversation: Conversation, actor: Any) -> bool:
