@@ -9,6 +9,7 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from conversations.hooks import on_message_stored
 
+        from .ai import admin as ai_admin  # noqa: F401 - registers the AI admin pages
         from .ai import buffer
 
         on_message_stored(buffer.on_message_stored)

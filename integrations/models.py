@@ -173,4 +173,9 @@ class LogEntry(CompanyOwned):
 
 
 # The AI attendant's models live in their package; importing them here registers them.
-from integrations.ai.models import AIReplyLog, AIReservation, AISettings  # noqa: E402, F401
+from integrations.ai.models import (  # noqa: E402, F401
+    AIPendingConversation,
+    AIReplyLog,
+    AIReservation,
+    AISettings,
+)

@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from conversations.models import Conversation
 from integrations import crypto
 from tenants.models import Company, CompanyOwned
 
@@ -259,3 +260,12 @@ class AIReservation(CompanyOwned):
 
     def __str__(self) -> str:
         return f"{self.reservation_id} {self.action}"
+
+
+class AIPendingConversation(Conversation):
+    """Conversations waiting for an AI reply, across companies (the superusers' admin)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("AI buffer (pending conversation)")
+        verbose_name_plural = _("AI buffers (pending conversations)")

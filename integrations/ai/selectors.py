@@ -59,7 +59,9 @@ def pending_buffers(*, company: Company, now: datetime | None = None) -> list[di
         for row in Message.objects.for_company(company)
         .filter(
             conversation__in=[c.pk for c in conversations],
-            direction=Direction.INBOUND, sender_type=SenderType.CONTACT, is_private=False,
+            direction=Direction.INBOUND,
+            sender_type=SenderType.CONTACT,
+            is_private=False,
             id__gt=F("conversation__ai_cursor_message_id"),
         )
         .values("conversation_id")
@@ -72,18 +74,20 @@ def pending_buffers(*, company: Company, now: datetime | None = None) -> list[di
             (info["last"] or c.ai_pending_since) + timedelta(seconds=buffer_s),
             c.ai_pending_since + timedelta(seconds=max_wait),
         )
-        rows.append({
-            "conversation": c.pk,
-            "contact": str(c.contact),
-            "ticket": c.ticket_id,
-            "ticket_number": c.ticket_number,
-            "messages_waiting": info["n"],
-            "pending_since": c.ai_pending_since.isoformat(),
-            "due_at": due.isoformat(),
-            "seconds_left": max(0, round((due - now).total_seconds())),
-            "state": _state(c.log_status),
-            "error": c.log_error or "" if c.log_status == ReplyStatus.FAILED else "",
-        })
+        rows.append(
+            {
+                "conversation": c.pk,
+                "contact": str(c.contact),
+                "ticket": c.ticket_id,
+                "ticket_number": c.ticket_number,
+                "messages_waiting": info["n"],
+                "pending_since": c.ai_pending_since.isoformat(),
+                "due_at": due.isoformat(),
+                "seconds_left": max(0, round((due - now).total_seconds())),
+                "state": _state(c.log_status),
+                "error": c.log_error or "" if c.log_status == ReplyStatus.FAILED else "",
+            }
+        )
     return rows
 
 

@@ -27,10 +27,18 @@ def ai_settings(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("AI settings saved."))
             return redirect("integrations:ai-settings", company_slug=company.slug)
         messages.error(request, _("Please correct the errors below."))
-    return render(request, "integrations/ai_settings.html", {
-        "form": form, "ai": ai, "api_key_masked": _masked(ai.api_key),
-        "has_service_account": bool(ai.sheets_service_account),
-    })
+    groups = {name: [form[f] for f in fields] for name, fields in AISettingsForm.GROUPS.items()}
+    return render(
+        request,
+        "integrations/ai_settings.html",
+        {
+            "form": form,
+            "ai": ai,
+            "groups": groups,
+            "api_key_masked": _masked(ai.api_key),
+            "has_service_account": bool(ai.sheets_service_account),
+        },
+    )
 
 
 def _masked(value: str) -> str:
@@ -42,20 +50,28 @@ def _masked(value: str) -> str:
 @company_view(role=Role.SUPERVISOR)
 def ai_monitor(request: HttpRequest) -> HttpResponse:
     company = request.company  # type: ignore[attr-defined]
-    return render(request, "integrations/ai_monitor.html", {
-        "ai": selectors.ai_settings_get(company=company),
-        "buffers": selectors.pending_buffers(company=company),
-        "replies": selectors.recent_replies(company=company),
-    })
+    return render(
+        request,
+        "integrations/ai_monitor.html",
+        {
+            "ai": selectors.ai_settings_get(company=company),
+            "buffers": selectors.pending_buffers(company=company),
+            "replies": selectors.recent_replies(company=company),
+        },
+    )
 
 
 @company_view(role=Role.SUPERVISOR)
 def ai_monitor_data(request: HttpRequest) -> JsonResponse:
     company = request.company  # type: ignore[attr-defined]
-    return JsonResponse({
-        "buffers": selectors.pending_buffers(company=company),
-        "replies": [selectors.reply_as_dict(r) for r in selectors.recent_replies(company=company)],
-    })
+    return JsonResponse(
+        {
+            "buffers": selectors.pending_buffers(company=company),
+            "replies": [
+                selectors.reply_as_dict(r) for r in selectors.recent_replies(company=company)
+            ],
+        }
+    )
 
 
 def _conversation(request: HttpRequest, conversation_id: int) -> Conversation:

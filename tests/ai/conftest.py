@@ -133,17 +133,23 @@ def scheduled(monkeypatch: pytest.MonkeyPatch) -> list[Scheduled]:
 
         return apply_async
 
+    def delay_recorder(*args: Any) -> None:
+        calls.append(Scheduled("send_message", args, 0))
+
+    from integrations.tasks import send_message
+
     monkeypatch.setattr(ai_reply, "apply_async", recorder("ai_reply"))
     monkeypatch.setattr(ai_send_part, "apply_async", recorder("ai_send_part"))
+    monkeypatch.setattr(send_message, "delay", delay_recorder)
     return calls
 
 
 def run_replies(calls: list[Scheduled]) -> list[str]:
     """Run (and remove) the scheduled AI tasks, shortest countdown first, as a worker
-    would -- including the ones they schedule in turn."""
+    would -- including the ones they schedule in turn. Outbound sends are left in place."""
     results = []
-    while calls:
-        calls.sort(key=lambda c: c.countdown)
+    while any(c.task != "send_message" for c in calls):
+        calls.sort(key=lambda c: (c.task == "send_message", c.countdown))
         call = calls.pop(0)
         task = ai_reply if call.task == "ai_reply" else ai_send_part
         results.append(task(*call.args))

@@ -31,7 +31,8 @@ def test_three_texts_inside_the_window_get_one_model_call_and_one_reply(
     assert [c.args[2] for c in scheduled] == [1, 2, 3]
     assert all(9 <= c.countdown <= 10 for c in scheduled)
 
-    assert run_replies(scheduled) == ["stale", "stale", "replied"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_replies(scheduled) == ["stale", "stale", "replied"]
 
     assert len(fake_openai.chat_requests) == 1
     sent = fake_openai.chat_requests[0]
@@ -41,6 +42,8 @@ def test_three_texts_inside_the_window_get_one_model_call_and_one_reply(
     [reply] = chat.bot_messages()
     assert reply.content == "Reply to: oi | queria saber | vocês abrem domingo?"
     assert reply.delivery_status == "pending"
+    # Handed to outbound: its send task is enqueued once the reply is committed.
+    assert [(c.task, c.args) for c in scheduled] == [("send_message", (chat.company.pk, reply.pk))]
     last = Message.objects.filter(conversation=chat.conversation, direction="in").last()
     assert reply.idempotency_key == f"ai:{last.pk}"
     chat.refresh()
