@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from integrations import crypto
 
 from . import services
+from .forms import AISettingsForm
 from .models import AIPendingConversation, AIReplyLog, AIReservation, AISettings
 
 
@@ -34,7 +35,7 @@ class AISettingsAdminForm(forms.ModelForm):
 
     class Meta:
         model = AISettings
-        exclude = ["secrets_encrypted"]
+        fields = ["company", *AISettingsForm.Meta.fields]
 
     def save(self, commit: bool = True) -> AISettings:
         ai = super().save(commit=False)
