@@ -200,7 +200,7 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
                         await r.read()
                         if r.status != 200:
                             result.http_errors += 1
-                except aiohttp.ClientError:
+                except (aiohttp.ClientError, TimeoutError):
                     result.http_errors += 1
                 result.http_ms.append((time.perf_counter() - start) * 1000)
 
