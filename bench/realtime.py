@@ -75,7 +75,10 @@ def setup_world(clients: int) -> World:
     company = Company.objects.create(name=f"Bench {tag}", slug=f"bench-{tag}")
     queue = Queue.objects.create(company=company, name="Bench", is_default=True)
     users = User.objects.bulk_create(
-        [User(email=f"bench-{tag}-{i}@bench.invalid", full_name=f"Agent {i}") for i in range(clients)]
+        [
+            User(email=f"bench-{tag}-{i}@bench.invalid", full_name=f"Agent {i}")
+            for i in range(clients)
+        ]
     )
     Membership.objects.bulk_create(
         [Membership(company=company, user=u, role=Role.AGENT) for u in users]
@@ -98,7 +101,9 @@ def teardown_world(world: World) -> None:
     from conversations import realtime
     from tenants.models import Company, User
 
-    User.objects.filter(email__endswith="@bench.invalid", memberships__company_id=world.company_id).delete()
+    User.objects.filter(
+        email__endswith="@bench.invalid", memberships__company_id=world.company_id
+    ).delete()
     Company.objects.filter(pk=world.company_id).delete()
     client = realtime._redis()
     for key in client.scan_iter(f"{settings.REDIS_PREFIX}:rt:{world.company_id}:*"):
@@ -114,7 +119,16 @@ def free_port() -> int:
 def start_daphne(layer: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "ATENDE_CHANNEL_LAYER": LAYERS[layer], "LOG_LEVEL": "WARNING"}
     return subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "atende.asgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "atende.asgi:application",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -124,24 +138,41 @@ def start_daphne(layer: str, port: int) -> subprocess.Popen:
 
 def webhook_body(run: str, i: int, conversations: int) -> bytes:
     conv = 10_000 + i % conversations
-    contact = {"id": conv, "name": f"Bench contact {conv}", "phone_number": f"+55119{conv:08d}",
-               "email": None, "identifier": None, "thumbnail": "", "type": "contact"}
-    return json.dumps({
-        "event": "message_created", "id": int(run, 16) % 10**6 * 10**6 + i,
-        "content": f"bench {run} {i}", "content_type": "text", "content_attributes": {},
-        "message_type": "incoming", "private": False,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "account": {"id": 1, "name": "Bench"}, "inbox": {"id": 1, "name": "Bench"},
-        "sender": {k: v for k, v in contact.items() if k != "type"},
-        "conversation": {"id": conv, "channel": "Channel::Api", "meta": {"sender": contact}},
-    }).encode()
+    contact = {
+        "id": conv,
+        "name": f"Bench contact {conv}",
+        "phone_number": f"+55119{conv:08d}",
+        "email": None,
+        "identifier": None,
+        "thumbnail": "",
+        "type": "contact",
+    }
+    return json.dumps(
+        {
+            "event": "message_created",
+            "id": int(run, 16) % 10**6 * 10**6 + i,
+            "content": f"bench {run} {i}",
+            "content_type": "text",
+            "content_attributes": {},
+            "message_type": "incoming",
+            "private": False,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "account": {"id": 1, "name": "Bench"},
+            "inbox": {"id": 1, "name": "Bench"},
+            "sender": {k: v for k, v in contact.items() if k != "type"},
+            "conversation": {"id": conv, "channel": "Channel::Api", "meta": {"sender": contact}},
+        }
+    ).encode()
 
 
 def signed(body: bytes) -> dict[str, str]:
     ts = str(int(time.time()))
     digest = hmac.new(SECRET.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return {"Content-Type": "application/json", "X-Chatwoot-Signature": f"sha256={digest}",
-            "X-Chatwoot-Timestamp": ts}
+    return {
+        "Content-Type": "application/json",
+        "X-Chatwoot-Signature": f"sha256={digest}",
+        "X-Chatwoot-Timestamp": ts,
+    }
 
 
 async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Result:
@@ -158,7 +189,9 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
     received: list[dict[int, float]] = [{} for _ in world.tokens]
     try:
         timeout = aiohttp.ClientTimeout(total=30)
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200), timeout=timeout) as http:
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=200), timeout=timeout
+        ) as http:
             for _ in range(100):
                 with contextlib.suppress(aiohttp.ClientError):
                     async with http.get(f"{base}/healthz") as r:
@@ -166,12 +199,21 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
                             break
                 await asyncio.sleep(0.2)
             else:
-                raise RuntimeError("daphne did not start: " + (daphne.stderr.read(2000).decode() if daphne.stderr else ""))
+                raise RuntimeError(
+                    "daphne did not start: "
+                    + (daphne.stderr.read(2000).decode() if daphne.stderr else "")
+                )
 
-            print(f"{layer}: daphne up, connecting {len(world.tokens)} clients", file=sys.stderr, flush=True)
+            print(
+                f"{layer}: daphne up, connecting {len(world.tokens)} clients",
+                file=sys.stderr,
+                flush=True,
+            )
             sockets = []
             for token in world.tokens:
-                ws = await http.ws_connect(f"ws://127.0.0.1:{port}/ws/companies/{world.slug}/?token={token}")
+                ws = await http.ws_connect(
+                    f"ws://127.0.0.1:{port}/ws/companies/{world.slug}/?token={token}"
+                )
                 hello = await ws.receive_json(timeout=10)
                 assert hello["type"] == "hello", hello
                 sockets.append(ws)
@@ -186,9 +228,11 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
                         continue
                     preview = (data.get("message") or {}).get("preview", "")
                     if preview.startswith(prefix):
-                        received[n].setdefault(int(preview[len(prefix):]), now)
+                        received[n].setdefault(int(preview[len(prefix) :]), now)
 
-            print(f"{layer}: clients connected, posting {total} webhooks", file=sys.stderr, flush=True)
+            print(
+                f"{layer}: clients connected, posting {total} webhooks", file=sys.stderr, flush=True
+            )
             listeners = [asyncio.create_task(listen(n, ws)) for n, ws in enumerate(sockets)]
 
             async def post(i: int) -> None:
@@ -196,7 +240,9 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
                 headers = signed(body)
                 sent_at[i] = start = time.perf_counter()
                 try:
-                    async with http.post(base + world.webhook_path, data=body, headers=headers) as r:
+                    async with http.post(
+                        base + world.webhook_path, data=body, headers=headers
+                    ) as r:
                         await r.read()
                         if r.status != 200:
                             result.http_errors += 1
@@ -252,10 +298,14 @@ def report(r: Result, args: argparse.Namespace) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rate", type=float, default=100.0, help="webhooks per second")
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds of load (capped at 60)")
+    parser.add_argument(
+        "--duration", type=float, default=20.0, help="seconds of load (capped at 60)"
+    )
     parser.add_argument("--conversations", type=int, default=40, help="distinct conversations")
     parser.add_argument("--drain", type=float, default=3.0, help="seconds to wait for late events")
     parser.add_argument("--layers", default="pubsub,core", help="comma-separated: pubsub, core")

@@ -133,7 +133,7 @@ def _page_context(request: HttpRequest, ticket: Any) -> dict[str, Any]:
         "queues": Queue.objects.for_company(ticket.company_id).order_by("order", "name"),
         "members": selectors.transfer_targets(membership),
         "priorities": Priority.choices,
-        "quick_replies_url": reverse("tickets:quick-reply-search", args=[request.company.slug])  # type: ignore[attr-defined],
+        "quick_replies_url": reverse("tickets:quick-reply-search", args=[request.company.slug]),  # type: ignore[attr-defined],
     }
 
 
@@ -348,4 +348,6 @@ def quick_replies(request: HttpRequest) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]
     prefix = request.GET.get("q", "").lstrip("/").strip()[:50]
     found = quick_replies_for(membership, prefix=prefix)[:10]
-    return JsonResponse({"results": [{"shortcut": q.shortcut, "content": q.content} for q in found]})
+    return JsonResponse(
+        {"results": [{"shortcut": q.shortcut, "content": q.content} for q in found]}
+    )
