@@ -283,16 +283,17 @@ def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def report(r: Result, args: argparse.Namespace) -> str:
+    mean = statistics.fmean(r.latencies) if r.latencies else float("nan")
     return (
         f"{r.layer:7} clients={args.clients} rate={args.rate}/s duration={args.duration}s "
         f"webhooks={r.sent} http_errors={r.http_errors} "
         f"http p50={pct(r.http_ms, 50):.1f}ms | "
         f"latency p50={pct(r.latencies, 50):.1f}ms p99={pct(r.latencies, 99):.1f}ms "
-        f"max={max(r.latencies, default=float('nan')):.1f}ms mean={statistics.fmean(r.latencies) if r.latencies else float('nan'):.1f}ms | "
+        f"max={max(r.latencies, default=float('nan')):.1f}ms mean={mean:.1f}ms | "
         f"delivered={len(r.latencies)}/{r.expected} lost={r.lost}"
     )
 
