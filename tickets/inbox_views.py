@@ -133,7 +133,10 @@ def _page_context(request: HttpRequest, ticket: Any) -> dict[str, Any]:
         "queues": Queue.objects.for_company(ticket.company_id).order_by("order", "name"),
         "members": selectors.transfer_targets(membership),
         "priorities": Priority.choices,
-        "quick_replies_url": reverse("tickets:quick-reply-search", args=[request.company.slug]),  # type: ignore[attr-defined],
+        "quick_replies_url": reverse(
+            "tickets:quick-reply-search",
+            args=[request.company.slug],  # type: ignore[attr-defined]
+        ),
     }
 
 
