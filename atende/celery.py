@@ -15,3 +15,11 @@ app.autodiscover_tasks()
 def ping() -> str:
     """Proves a worker consumes the broker (used by the readiness docs and tests)."""
     return "pong"
+
+
+# The ticket workflow: scheduled messages go out, absent agents give tickets back.
+app.conf.beat_schedule = {
+    **(app.conf.beat_schedule or {}),
+    "tickets-send-scheduled": {"task": "tickets.send_due_scheduled_messages", "schedule": 30.0},
+    "tickets-give-back": {"task": "tickets.give_back_offline_tickets", "schedule": 60.0},
+}
