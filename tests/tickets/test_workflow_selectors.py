@@ -152,7 +152,7 @@ def test_the_inbox_list_runs_a_constant_number_of_queries(
             )
             for t in rows
         ]
-    assert len(seen) == 8
+    assert len(seen) == 9
 
 
 def test_counts_per_status_queue_mine_and_unread_in_two_queries(
