@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -58,7 +58,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = _("user")
@@ -90,6 +90,12 @@ class Company(models.Model):
     )
     language = models.CharField(
         _("language"), max_length=10, default="pt-br", choices=settings.LANGUAGES
+    )
+    # An inbound message within this many hours of a ticket's resolution reopens it;
+    # later, a new ticket is opened.
+    reopen_window_hours = models.PositiveIntegerField(
+        _("reopen window (hours)"), default=24,
+        help_text=_("A customer writing again within this time reopens the resolved ticket."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # {"mon": [["08:00", "18:00"]], ..., "holidays": ["2026-12-25"]}; empty = always open

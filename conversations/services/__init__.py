@@ -1,0 +1,1 @@
+"""Conversations services (one module per concern)."""

@@ -1,0 +1,1 @@
+"""Integrations services (one module per concern)."""
