@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('conversations', '0003_initial'),
-        ('tenants', '0002_company_business_hours'),
+        ('tenants', '0003_company_business_hours'),
         ('tickets', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
