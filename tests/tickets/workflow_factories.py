@@ -53,6 +53,7 @@ def make_ticket(
     )
     number = (Ticket.objects.filter(company=company).aggregate(m=Max("number"))["m"] or 0) + 1
     now = timezone.now()
+    extra.setdefault("assigned_at", now if assignee else None)
     return Ticket.objects.create(
         company=company,
         number=number,
@@ -62,7 +63,6 @@ def make_ticket(
         queue=queue,
         assignee=assignee,
         queued_at=now,
-        assigned_at=now if assignee else None,
         last_message_at=last_message_at or now,
         **extra,
     )

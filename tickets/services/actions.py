@@ -321,8 +321,10 @@ def ticket_transfer(
         actor,
         note=note.strip(),
         from_queue=previous_queue_id,
-        from_queue_name=(previous_queue_id
-        and Queue.objects.filter(pk=previous_queue_id).values_list("name", flat=True).first())
+        from_queue_name=(
+            previous_queue_id
+            and Queue.objects.filter(pk=previous_queue_id).values_list("name", flat=True).first()
+        )
         or "",
         to_queue=locked.queue_id,
         to_queue_name=locked.queue.name if locked.queue else "",
