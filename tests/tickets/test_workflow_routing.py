@@ -85,7 +85,7 @@ def test_round_robin_rotates_among_online_members(company, team) -> None:
 
 
 def test_routing_skips_offline_members_and_respects_capacity(company, team) -> None:
-    a, b, c = sorted(team, key=lambda u: u.pk)
+    a, b, _offline = sorted(team, key=lambda u: u.pk)
     queue = make_queue(company, "Vendas", members=team, distribution="round_robin")
     online(company, a, b)  # c is offline
     Membership.objects.filter(user=a).update(max_open_tickets=1)
@@ -162,7 +162,7 @@ def test_offline_agents_give_back_unanswered_tickets(
     company, team, settings, django_capture_on_commit_callbacks
 ) -> None:
     settings.PRESENCE_GRACE_SECONDS = 120
-    a, b, c = team
+    a, b, _c = team
     queue = make_queue(company, "Vendas", members=team, distribution="manual")
     long_ago = timezone.now() - timedelta(minutes=10)
     gone = make_ticket(
