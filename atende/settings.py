@@ -429,6 +429,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES * 2, 2_621_440)
 OUTBOUND_HTTP_TIMEOUT = float(env("OUTBOUND_HTTP_TIMEOUT", "10"))
 OPENAI_BASE_URL = env("OPENAI_BASE_URL")
 OPENAI_API_KEY = env("OPENAI_API_KEY")
+# AI buffer sweeper: a burst waiting longer than its maximum wait + this margin is
+# re-scheduled, unless a reply attempt started within AI_SWEEP_ACTIVITY_SECONDS.
+AI_SWEEP_MARGIN_SECONDS = int(env("AI_SWEEP_MARGIN_SECONDS", "30"))
+AI_SWEEP_ACTIVITY_SECONDS = int(env("AI_SWEEP_ACTIVITY_SECONDS", "300"))
 
 if TESTING:
     # Speed knob only (STYLE.md rule 14): tasks still never run eagerly.

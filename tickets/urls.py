@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import inbox_views, views
 
 app_name = "tickets"
 
@@ -18,4 +18,12 @@ urlpatterns: list = [
     path(
         "quick-replies/<int:reply_id>/delete/", views.quick_reply_delete, name="quick-reply-delete"
     ),
+    # The live inbox and ticket page (tickets/inbox_views.py).
+    path("", inbox_views.inbox, name="inbox"),
+    path("inbox/sound/", inbox_views.sound_toggle, name="sound"),
+    path("tickets/<int:number>/", inbox_views.ticket_detail, name="detail"),
+    path("tickets/<int:number>/items/", inbox_views.ticket_items, name="items"),
+    path("tickets/<int:number>/read/", inbox_views.ticket_read, name="read"),
+    path("tickets/<int:number>/reply/", inbox_views.ticket_reply, name="reply"),
+    path("tickets/<int:number>/act/", inbox_views.ticket_action, name="act"),
 ]

@@ -295,6 +295,8 @@ def ticket_transfer(
                     {"assignee": _("This person is not a member of the target queue.")}
                 )
     same_queue = (target_queue.pk if target_queue else None) == locked.queue_id
+    if actor is None and same_queue and assignee is None and locked.status == TicketStatus.PENDING:
+        return locked  # the system (AI hand-off) asking for where the ticket already waits
     if same_queue and (assignee.pk if assignee else None) == locked.assignee_id:
         raise ValidationError(_("The ticket is already there."))
     if same_queue and assignee is None and locked.status == TicketStatus.PENDING:
