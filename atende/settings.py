@@ -437,3 +437,8 @@ AI_SWEEP_ACTIVITY_SECONDS = int(env("AI_SWEEP_ACTIVITY_SECONDS", "300"))
 if TESTING:
     # Speed knob only (STYLE.md rule 14): tasks still never run eagerly.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Presence (tickets.presence): an agent stays "online" this long after their last
+# websocket closed; a connection without heartbeat expires after the TTL.
+PRESENCE_GRACE_SECONDS = int(env("PRESENCE_GRACE_SECONDS", "120"))
+PRESENCE_CONNECTION_TTL = int(env("PRESENCE_CONNECTION_TTL", "90"))

@@ -123,9 +123,13 @@ def message_send(
             if idempotency_key and existing is not None:
                 return existing
             raise
-        ticket_fields = {"waiting_since": None, "last_message_at": now, "updated_at": now}
-        if ticket.first_response_at is None and sender_type in (SenderType.AGENT, SenderType.BOT):
-            ticket_fields["first_response_at"] = now
+        ticket_fields: dict[str, Any] = {"last_message_at": now, "updated_at": now}
+        if sender_type in (SenderType.AGENT, SenderType.BOT):
+            # Automatic system messages (greeting, out-of-hours reply) answer nobody:
+            # the customer is still waiting for a person or the AI.
+            ticket_fields["waiting_since"] = None
+            if ticket.first_response_at is None:
+                ticket_fields["first_response_at"] = now
         Ticket.objects.filter(pk=ticket.pk).update(**ticket_fields)
         for name, value in ticket_fields.items():
             setattr(ticket, name, value)
