@@ -1,6 +1,6 @@
 """REST API: /api/v1/... (JWT) and the OpenAPI schema and docs, served locally."""
 
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -18,7 +18,7 @@ company_patterns = [
     path("", include("metrics.api.urls")),
 ]
 
-v1 = [
+v1: list[URLPattern | URLResolver] = [
     path("auth/token/", tenant_api.TokenObtainView.as_view(), name="token_obtain"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
     path("auth/token/verify/", TokenVerifyView.as_view(), name="token_verify"),

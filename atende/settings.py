@@ -13,6 +13,7 @@ import os
 import secrets
 import sys
 from datetime import timedelta
+from collections.abc import Callable
 from pathlib import Path
 
 import dj_database_url
@@ -40,7 +41,7 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
-def _kept_secret(filename: str, make: callable) -> str:  # type: ignore[valid-type]
+def _kept_secret(filename: str, make: Callable[[], str]) -> str:
     """A value generated once and kept under var/ (embedded/dev mode only)."""
     path = VAR_DIR / filename
     if not path.exists():
@@ -159,7 +160,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "atende.sqlite3",
+            "NAME": str(VAR_DIR / "atende.sqlite3"),
             "OPTIONS": {
                 # WAL lets the web server, worker and beat read while one writes;
                 # IMMEDIATE avoids "database is locked" on lock upgrades.
@@ -360,6 +361,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every request when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"

@@ -77,6 +77,6 @@ class EmailTokenObtainSerializer(TokenObtainPairSerializer):
         if user is None or not user.is_active:
             from rest_framework_simplejwt.exceptions import AuthenticationFailed
 
-            raise AuthenticationFailed(_("Email or password is wrong."), "no_active_account")
+            raise AuthenticationFailed(str(_("Email or password is wrong.")), "no_active_account")
         refresh = self.get_token(user)
-        return {"refresh": str(refresh), "access": str(refresh.access_token)}
+        return {"refresh": str(refresh), "access": str(refresh.access_token)}  # type: ignore[attr-defined]

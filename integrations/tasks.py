@@ -1,0 +1,34 @@
+"""Background work of the integrations app. Tasks take ids and call one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from integrations.clients import TransientSendError
+
+SEND_MAX_RETRIES = 6
+
+
+@shared_task(
+    bind=True,
+    name="integrations.send_message",
+    ignore_result=True,
+    autoretry_for=(TransientSendError,),
+    max_retries=SEND_MAX_RETRIES,
+    retry_backoff=5,  # 5 s, 10 s, 20 s ... with full jitter
+    retry_backoff_max=300,
+    retry_jitter=True,
+    acks_late=True,
+)
+def send_message(self: Any, company_id: int, message_id: int) -> str:
+    """Send one pending outbound message; idempotent (a sent message is skipped).
+
+    A transient platform error propagates so Celery retries with backoff; the last
+    allowed attempt marks the message failed instead.
+    """
+    from conversations.services.outbound import message_deliver
+
+    final = self.request.retries >= (self.max_retries or 0)
+    return message_deliver(company_id=company_id, message_id=message_id, final_attempt=final)
