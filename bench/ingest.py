@@ -89,6 +89,8 @@ def setup_django() -> None:
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
     os.environ.setdefault("ATENDE_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    # Production settings for daphne: pooled connections (see atende/settings.py).
+    os.environ.setdefault("DB_POOL_SIZE", "8")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atende.settings")
     import django
 
