@@ -192,15 +192,32 @@ def build_load(
     args: argparse.Namespace, chatwoot: Any, twilio: Any, keys: dict[str, str], base_url: str
 ) -> tuple[list[Request], set[tuple[str, str]]]:
     rng = random.Random(args.seed)
+    # Many customers at once, each typing in order: conversations (of one platform each)
+    # are interleaved at random while each one's messages keep their order, so new tickets
+    # and messages on existing tickets mix through the run.
+    threads: list[list[Request]] = []
+    conversations = max(1, args.messages // MESSAGES_PER_CONVERSATION)
+    for conversation in range(1, conversations + 1):
+        use_twilio = rng.random() < args.twilio_share
+        thread: list[Request] = []
+        for k in range(MESSAGES_PER_CONVERSATION):
+            n = (conversation - 1) * MESSAGES_PER_CONVERSATION + k + 1
+            if n > args.messages:
+                break
+            if use_twilio:
+                thread.append(twilio_request(twilio, keys["twilio"], base_url, n, conversation))
+            else:
+                delivery = str(uuid.uuid4())
+                thread.append(
+                    chatwoot_request(chatwoot, keys["chatwoot"], n, conversation, delivery)
+                )
+        threads.append(thread)
     requests: list[Request] = []
-    for n in range(1, args.messages + 1):
-        conversation = (n - 1) // MESSAGES_PER_CONVERSATION + 1
-        if rng.random() < args.twilio_share:
-            requests.append(twilio_request(twilio, keys["twilio"], base_url, n, conversation))
-        else:
-            requests.append(
-                chatwoot_request(chatwoot, keys["chatwoot"], n, conversation, str(uuid.uuid4()))
-            )
+    while threads:
+        index = rng.randrange(len(threads))
+        requests.append(threads[index].pop(0))
+        if not threads[index]:
+            threads.pop(index)
     expected = {r.key for r in requests}
     copies: list[Request] = []
     for index, original in enumerate(rng.sample(requests, int(len(requests) * args.duplicates))):
@@ -220,8 +237,7 @@ def build_load(
             copies.append(Request(original.path, body, headers, original.key))
         else:
             copies.append(original)  # the very same delivery, retried
-    # Messages of one conversation keep their order (a customer types in sequence); the
-    # copies land anywhere, often while the original is still in flight.
+    # The copies land anywhere, sometimes while the original is still in flight.
     for copy in copies:
         requests.insert(rng.randrange(len(requests) + 1), copy)
     return requests, expected
@@ -341,7 +357,16 @@ def check_product(company: Any, expected: set[tuple[str, str]]) -> dict[str, int
     )
     stored = set(rows)
     events = Counter(WebhookEvent.objects.filter(company=company).values_list("status", flat=True))
+    processing = sorted(
+        ms
+        for ms in WebhookEvent.objects.filter(company=company).values_list(
+            "processing_ms", flat=True
+        )
+        if ms is not None
+    )
     return {
+        "processing_p50": int(processing[len(processing) // 2]) if processing else -1,
+        "processing_p99": int(processing[int(len(processing) * 0.99) - 1]) if processing else -1,
         "stored": sum(rows.values()),
         "lost": len(expected - stored),
         "duplicated": sum(count - 1 for count in rows.values() if count > 1),
@@ -434,6 +459,8 @@ def main() -> int:
             + ", ".join(
                 f"{k[7:]} {v}" for k, v in sorted(checks.items()) if k.startswith("events_")
             )
+            + f"; in-view processing p50 {checks['processing_p50']} ms, "
+            f"p99 {checks['processing_p99']} ms"
         )
         ok = checks["lost"] == 0 and checks["duplicated"] == 0 and result.errors == 0
         if not args.no_baseline and not args.url:
