@@ -166,6 +166,11 @@ class Message(CompanyOwned):
             models.Index(fields=["company", "conversation", "id"]),
             models.Index(fields=["company", "created_at"]),
             models.Index(fields=["ticket", "id"]),
+            # Status callbacks that name only the platform's message id (no conversation).
+            models.Index(
+                fields=["company", "external_id"], condition=Q(external_id__isnull=False),
+                name="message_external_id",
+            ),
             models.Index(
                 fields=["company", "delivery_status"],
                 condition=Q(delivery_status__in=["pending", "failed"]),
@@ -175,3 +180,28 @@ class Message(CompanyOwned):
 
     def __str__(self) -> str:
         return f"{self.sender_type}: {self.content[:40]}"
+
+
+class ParkedMessageEvent(CompanyOwned):
+    """A status or edit that arrived before the message it is about (platforms deliver
+    out of order). Applied, then deleted, when the message is stored or gets its id."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", _("Delivery status")
+        UPDATE = "update", _("Edit or deletion")
+
+    integration = models.ForeignKey(
+        "integrations.Integration", on_delete=models.CASCADE, related_name="+"
+    )
+    external_message_id = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("parked message event")
+        verbose_name_plural = _("parked message events")
+        indexes = [models.Index(fields=["integration", "external_message_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.external_message_id}"

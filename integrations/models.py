@@ -100,6 +100,9 @@ class WebhookEvent(CompanyOwned):
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     processing_ms = models.FloatField(null=True, blank=True)
+    # The signature/token was checked when received: a replay need not re-verify (the
+    # stored copy masks tokens, and Chatwoot timestamps expire).
+    verified = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("webhook event")
@@ -112,6 +115,35 @@ class WebhookEvent(CompanyOwned):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} {self.status}"
+
+
+class WebhookDelivery(models.Model):
+    """Claim of one platform delivery id, written in the same transaction as its ingest.
+
+    The unique constraint is what stops a repeated delivery (the platform retrying, two
+    workers receiving the same post): the second claim finds the first and the event is a
+    ``duplicate``. A failed ingest rolls its claim back, so the platform's retry (or a
+    replay) is processed normally.
+    """
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="+")
+    delivery_id = models.CharField(max_length=200)
+    event = models.ForeignKey(
+        WebhookEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "delivery_id"], name="webhook_delivery_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.delivery_id
 
 
 class LogLevel(models.TextChoices):

@@ -91,6 +91,12 @@ class Company(models.Model):
     language = models.CharField(
         _("language"), max_length=10, default="pt-br", choices=settings.LANGUAGES
     )
+    # An inbound message within this many hours of a ticket's resolution reopens it;
+    # later, a new ticket is opened.
+    reopen_window_hours = models.PositiveIntegerField(
+        _("reopen window (hours)"), default=24,
+        help_text=_("A customer writing again within this time reopens the resolved ticket."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -100,3 +100,23 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         for item in items:
             if "postgres" in item.keywords:
                 item.add_marker(skip)
+
+
+def clear_cached_state() -> None:
+    """Delete this installation's cache keys (rate limits...), leaving the channel layer,
+    the Celery broker and other users of the same Redis untouched."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    keys = list(client.scan_iter(match=f"{settings.REDIS_PREFIX}:*", count=1000))
+    keys = [k for k in keys if b":asgi" not in k and b":celery" not in k]
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Any:
+    """Cached state must not leak between tests (or between runs on a real Redis)."""
+    clear_cached_state()
+    yield

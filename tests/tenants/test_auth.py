@@ -115,3 +115,31 @@ def test_api_docs_and_schema_are_served_without_a_cdn(client, db) -> None:
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert "cdn" not in docs.text.lower() and "/static/drf_spectacular_sidecar/" in docs.text
+
+
+def test_repeated_failed_logins_are_rate_limited(company, agent, client) -> None:
+    from tests.conftest import clear_cached_state
+
+    for i in range(6):
+        client.post("/accounts/login/", {"login": "agent@azul.test", "password": f"wrong-{i}"})
+    # Locked for this account now: even the right password is refused for a while.
+    response = client.post("/accounts/login/", {"login": "agent@azul.test", "password": PASSWORD})
+    assert response.status_code in (200, 429)
+    assert "_auth_user_id" not in client.session
+    clear_cached_state()
+    response = client.post("/accounts/login/", {"login": "agent@azul.test", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_cors_allows_only_configured_origins_on_the_api(client, db) -> None:
+    with override_settings(CORS_ALLOWED_ORIGINS=["https://app.example.com"]):
+        ok = client.options(
+            "/api/v1/auth/token/", HTTP_ORIGIN="https://app.example.com",
+            HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        )
+        bad = client.options(
+            "/api/v1/auth/token/", HTTP_ORIGIN="https://evil.example",
+            HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        )
+    assert ok["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "Access-Control-Allow-Origin" not in bad

@@ -1,0 +1,630 @@
+"""Turn adapter events (integrations.base dataclasses) into contacts, conversations,
+messages and tickets.
+
+Every function here runs inside the caller's transaction (see :func:`ingest_in_transaction`
+for the retry wrapper the webhook pipeline uses): one webhook delivery is applied entirely or
+not at all. Concurrency is handled by the database, not by looking first: conversations,
+contact identities, messages and the one-active-ticket rule are unique constraints, so two
+workers racing on the same delivery collide on an INSERT; the loser's transaction is rolled
+back and retried once in *careful* mode, where it finds the winner's rows and does nothing.
+
+Ordering contract for platform events that arrive out of order: a delivery status or an
+edit for a message we have not stored yet is parked (``ParkedMessageEvent``) and applied
+when the message is stored or gets its platform id (:func:`message_apply_parked`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from conversations import hooks, realtime
+from conversations.models import Contact, ContactIdentity, Conversation, Message, ParkedMessageEvent
+from conversations.phones import normalize_phone, phone_key
+from integrations.base import (
+    DELIVERY_ORDER,
+    ContactChange,
+    ContactInfo,
+    ConversationChange,
+    DeliveryStatus,
+    Direction,
+    Event,
+    Ignored,
+    InboundMessage,
+    MessageUpdate,
+    SenderType,
+    StatusUpdate,
+)
+from integrations.models import Integration
+from tickets.models import Ticket
+from tickets.services.lifecycle import (
+    ticket_apply_platform_status,
+    ticket_for_inbound,
+    ticket_for_reply,
+)
+
+__all__ = [
+    "Outcome",
+    "contact_upsert",
+    "events_ingest",
+    "ingest_in_transaction",
+    "message_apply_parked",
+]
+
+# Contact.last_activity_at is for sorting and "seen recently": minute precision is plenty and
+# saves one UPDATE per message in a burst.
+CONTACT_ACTIVITY_GRANULARITY = timedelta(seconds=60)
+RETRY_ATTEMPTS = 3
+
+
+class Outcome(enum.StrEnum):
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+
+
+def ingest_in_transaction[T](work: Callable[[bool], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
+    """Run ``work(careful)`` in a transaction, retrying after a unique-constraint collision.
+
+    The first attempt assumes the common case (new rows, nothing to look up first); if a
+    concurrent delivery inserted the same conversation/message/ticket first, the collision
+    rolls everything back and ``work(True)`` runs again, now seeing the committed rows.
+    """
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                return work(attempt > 0)
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def events_ingest(
+    *, integration: Integration, events: Sequence[Event], careful: bool = False
+) -> Outcome:
+    """Apply one delivery's events (call inside a transaction; see module docstring).
+
+    Messages are applied before conversation changes: Umbler sends the chat state and its
+    last message together, and a "closed" chat must resolve the ticket its last message
+    belongs to, while an assignment must find the ticket the message opened.
+    """
+    ordered = sorted(events, key=lambda event: 0 if isinstance(event, InboundMessage) else 1)
+    outcomes = [_apply(integration, event, careful) for event in ordered]
+    if Outcome.PROCESSED in outcomes:
+        return Outcome.PROCESSED
+    if Outcome.DUPLICATE in outcomes:
+        return Outcome.DUPLICATE
+    return Outcome.IGNORED
+
+
+def _apply(integration: Integration, event: Event, careful: bool) -> Outcome:
+    if isinstance(event, InboundMessage):
+        return message_ingest(integration=integration, data=event, careful=careful)
+    if isinstance(event, StatusUpdate):
+        return status_apply(integration=integration, data=event)
+    if isinstance(event, MessageUpdate):
+        return message_update_apply(integration=integration, data=event)
+    if isinstance(event, ConversationChange):
+        return conversation_change_apply(integration=integration, data=event)
+    if isinstance(event, ContactChange):
+        contact_upsert(integration=integration, info=event.contact, overwrite=True)
+        return Outcome.PROCESSED
+    if isinstance(event, Ignored):
+        return Outcome.IGNORED
+    raise TypeError(f"unknown event {type(event).__name__}")
+
+
+# --- contacts ----------------------------------------------------------------------
+
+
+def _cut(value: str, size: int) -> str:
+    return value[:size] if value else ""
+
+
+def _identity_key(info: ContactInfo, phone: str) -> str:
+    return _cut(info.external_id or info.identifier or phone.lstrip("+"), 200)
+
+
+def _phone_of(info: ContactInfo) -> str:
+    if info.is_group:
+        return ""
+    return normalize_phone(info.phone) or normalize_phone(info.identifier)
+
+
+def _contact_changes(
+    contact: Contact, info: ContactInfo, phone: str, *, overwrite: bool
+) -> set[str]:
+    """Copy what the platform knows better onto ``contact``; return the changed fields.
+
+    Messages only fill gaps (a profile name must not undo a name staff typed); explicit
+    contact events (``overwrite``) replace name and e-mail. Avatars are always refreshed:
+    platforms hand out expiring URLs.
+    """
+    changed: set[str] = set()
+    name = _cut(info.name, 200)
+    if name and name != contact.name and (overwrite or not contact.name):
+        contact.name = name
+        changed.add("name")
+    email = _cut(info.email, 254)
+    if email and email != contact.email and (overwrite or not contact.email):
+        contact.email = email
+        changed.add("email")
+    avatar = _cut(info.avatar_url, 1000)
+    if avatar and avatar != contact.avatar_url:
+        contact.avatar_url = avatar
+        changed.add("avatar_url")
+    if phone and not contact.phone:
+        key = phone_key(phone)
+        taken = (
+            Contact.objects.for_company(contact.company_id)
+            .filter(phone_key=key)
+            .exclude(pk=contact.pk)
+            .exists()
+        )
+        if not taken:
+            contact.phone, contact.phone_key = phone, key
+            changed |= {"phone", "phone_key"}
+    if info.is_group and not contact.is_group:
+        contact.is_group = True
+        changed.add("is_group")
+    if info.extra:
+        merged = {**contact.extra, **info.extra}
+        if merged != contact.extra:
+            contact.extra = merged
+            changed.add("extra")
+    return changed
+
+
+def contact_upsert(
+    *, integration: Integration, info: ContactInfo, overwrite: bool = False
+) -> Contact:
+    """The company's contact for ``info``: by this integration's id for the person, else by
+    phone (``phone_key``: one contact for a Brazilian mobile with and without the ninth
+    digit), else a new contact. Always scoped to the integration's company."""
+    company_id = integration.company_id
+    phone = _phone_of(info)
+    key = phone_key(phone)
+    identity_key = _identity_key(info, phone)
+    contact: Contact | None = None
+    has_identity = False
+    if identity_key:
+        identity = (
+            ContactIdentity.objects.select_related("contact")
+            .filter(integration=integration, external_id=identity_key)
+            .first()
+        )
+        if identity is not None:
+            contact, has_identity = identity.contact, True
+    if contact is None and key:
+        contact = Contact.objects.for_company(company_id).filter(phone_key=key).first()
+    if contact is None:
+        contact = Contact.objects.create(
+            company_id=company_id,
+            name=_cut(info.name, 200),
+            phone=phone,
+            phone_key=key,
+            email=_cut(info.email, 254),
+            is_group=info.is_group,
+            avatar_url=_cut(info.avatar_url, 1000),
+            extra=dict(info.extra),
+        )
+    else:
+        changed = _contact_changes(contact, info, phone, overwrite=overwrite)
+        if changed:
+            contact.save(update_fields=[*sorted(changed), "updated_at"])
+    if identity_key and not has_identity:
+        ContactIdentity.objects.create(
+            company_id=company_id,
+            contact=contact,
+            integration=integration,
+            external_id=identity_key,
+        )
+    return contact
+
+
+# --- conversations ------------------------------------------------------------------
+
+
+def _conversation(
+    integration: Integration,
+    external_id: str,
+    info: ContactInfo | None,
+    *,
+    is_group: bool,
+    group_name: str,
+    create: bool = True,
+) -> Conversation | None:
+    conversation = (
+        Conversation.objects.select_related("contact")
+        .filter(integration=integration, external_id=external_id)
+        .first()
+    )
+    if conversation is None:
+        if not create or info is None:
+            return None
+        contact = contact_upsert(integration=integration, info=info)
+        conversation = Conversation.objects.create(
+            company_id=integration.company_id,
+            integration=integration,
+            contact=contact,
+            external_id=_cut(external_id, 200),
+            is_group=is_group or contact.is_group,
+            group_name=_cut(group_name, 200),
+        )
+    else:
+        if info is not None and (info.external_id or info.phone or info.identifier):
+            changed = _contact_changes(conversation.contact, info, _phone_of(info), overwrite=False)
+            if changed:
+                conversation.contact.save(update_fields=[*sorted(changed), "updated_at"])
+        fields: list[str] = []
+        if group_name and group_name != conversation.group_name:
+            conversation.group_name = _cut(group_name, 200)
+            fields.append("group_name")
+        if is_group and not conversation.is_group:
+            conversation.is_group = True
+            fields.append("is_group")
+        if fields:
+            conversation.save(update_fields=fields)
+    # Saves a query: the ticket lifecycle reads the company's reopen window.
+    conversation.company = integration.company
+    return conversation
+
+
+# --- messages -----------------------------------------------------------------------
+
+
+def _attachment_dict(attachment: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(attachment)
+    data["extra"] = dict(data.get("extra") or {})
+    return data
+
+
+def _status_advances(current: str, new: str) -> bool:
+    """Delivery status only moves forward; ``failed`` may follow ``pending``/``sent``."""
+    if new == DeliveryStatus.FAILED:
+        return current in (DeliveryStatus.PENDING, DeliveryStatus.SENT)
+    return DELIVERY_ORDER.get(new, -1) > DELIVERY_ORDER.get(current, 0)
+
+
+def _set_status(
+    message: Message,
+    status: str,
+    *,
+    error_code: str = "",
+    error_message: str = "",
+    at: datetime | None = None,
+) -> bool:
+    if message.direction == Direction.INBOUND or not _status_advances(
+        message.delivery_status, status
+    ):
+        return False
+    fields = {"delivery_status"}
+    message.delivery_status = status
+    if status == DeliveryStatus.FAILED:
+        message.error_code = _cut(error_code, 40)
+        message.error_message = error_message or message.error_message
+        fields |= {"error_code", "error_message"}
+    elif message.error_code or message.error_message:
+        # A later delivered/read proves the message got through after all.
+        message.error_code = message.error_message = ""
+        fields |= {"error_code", "error_message"}
+    if status != DeliveryStatus.FAILED and message.sent_at is None:
+        message.sent_at = at or timezone.now()
+        fields.add("sent_at")
+    message.save(update_fields=sorted(fields))
+    realtime.message_changed(message, "message.status", status=status)
+    return True
+
+
+def _apply_update(
+    message: Message, *, content: str | None, deleted: bool, at: datetime | None
+) -> bool:
+    fields: set[str] = set()
+    if deleted and not message.deleted:
+        message.deleted = True
+        fields.add("deleted")
+    if content is not None and content != message.content:
+        # Group messages arrive with the participant prefix we strip at creation; an
+        # "edit" that only re-adds it is no edit.
+        unchanged_group_text = (
+            message.conversation.is_group
+            and content.startswith("**")
+            and bool(message.content)
+            and content.endswith(message.content)
+        )
+        if not unchanged_group_text:
+            message.content = content
+            message.edited_at = at or timezone.now()
+            fields |= {"content", "edited_at"}
+    if not fields:
+        return False
+    message.save(update_fields=sorted(fields))
+    realtime.message_changed(message, "message.updated", deleted=message.deleted)
+    return True
+
+
+def _park(
+    integration: Integration, external_message_id: str, kind: str, payload: dict[str, Any]
+) -> None:
+    ParkedMessageEvent.objects.create(
+        company_id=integration.company_id,
+        integration=integration,
+        external_message_id=_cut(external_message_id, 200),
+        kind=kind,
+        payload=payload,
+    )
+
+
+def _parse_at(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def message_apply_parked(message: Message, *, integration_id: int | None = None) -> None:
+    """Apply statuses/edits that arrived before ``message`` (or before its platform id was
+    known). Call inside the transaction that stores the message or records its external id
+    (the outbound send task calls it after saving the platform's id)."""
+    if not message.external_id:
+        return
+    integration_id = integration_id or message.conversation.integration_id
+    parked = list(
+        ParkedMessageEvent.objects.filter(
+            integration_id=integration_id, external_message_id=message.external_id
+        ).order_by("id")
+    )
+    if not parked:
+        return
+    for item in parked:
+        data = item.payload
+        if item.kind == ParkedMessageEvent.Kind.STATUS:
+            _set_status(
+                message,
+                data.get("status", ""),
+                error_code=data.get("error_code", ""),
+                error_message=data.get("error_message", ""),
+                at=_parse_at(data.get("at")),
+            )
+        else:
+            _apply_update(
+                message,
+                content=data.get("content"),
+                deleted=bool(data.get("deleted")),
+                at=_parse_at(data.get("at")),
+            )
+    ParkedMessageEvent.objects.filter(pk__in=[item.pk for item in parked]).delete()
+
+
+def _echo(integration: Integration, data: InboundMessage, careful: bool) -> Message | None:
+    """Our own outbound message coming back from the platform (Chatwoot ``message_created``
+    for what we sent): recorded on the original instead of stored twice."""
+    try:
+        client_id = uuid.UUID(data.echo_key)
+    except ValueError:
+        return None
+    message = (
+        Message.objects.for_company(integration.company_id)
+        .select_related("conversation")
+        .filter(client_id=client_id)
+        .first()
+    )
+    if message is None:
+        return None
+    if not message.external_id and data.external_message_id:
+        clash = (
+            careful
+            and Message.objects.filter(
+                conversation_id=message.conversation_id, external_id=data.external_message_id
+            ).exists()
+        )
+        if not clash:
+            message.external_id = _cut(data.external_message_id, 200)
+            message.save(update_fields=["external_id"])
+    _set_status(message, DeliveryStatus.SENT, at=data.created_at)
+    message_apply_parked(message, integration_id=integration.pk)
+    return message
+
+
+def _find_message(integration: Integration, external_message_id: str) -> Message | None:
+    return (
+        Message.objects.for_company(integration.company_id)
+        .select_related("conversation")
+        .filter(external_id=external_message_id, conversation__integration=integration)
+        .order_by("-id")
+        .first()
+    )
+
+
+def message_ingest(
+    *, integration: Integration, data: InboundMessage, careful: bool = False
+) -> Outcome:
+    """Store one platform message (once), on its contact, conversation and ticket.
+
+    Customer messages open or reuse a ticket (``ticket_for_inbound``), count as unread and
+    start ``waiting_since``; replies made on the platform (agent/bot, not notes, not
+    system) stop the wait; they never open a ticket (attached to the active or latest
+    one, or none). ``hooks.message_stored`` runs for each new message.
+    """
+    now = timezone.now()
+    at = data.created_at or now
+    if data.direction == Direction.OUTBOUND and data.echo_key:
+        echoed = _echo(integration, data, careful)
+        if echoed is not None:
+            return Outcome.PROCESSED
+    conversation = _conversation(
+        integration,
+        data.external_conversation_id,
+        data.contact,
+        is_group=data.contact.is_group or bool(data.group_name),
+        group_name=data.group_name,
+    )
+    assert conversation is not None  # noqa: S101 - created when missing
+    external_id = _cut(data.external_message_id, 200) or None
+    if (
+        careful
+        and external_id
+        and Message.objects.filter(conversation=conversation, external_id=external_id).exists()
+    ):
+        return Outcome.DUPLICATE
+
+    customer = data.direction == Direction.INBOUND and not data.is_private
+    reply = (
+        data.direction == Direction.OUTBOUND
+        and not data.is_private
+        and data.sender_type in (SenderType.AGENT, SenderType.BOT)
+    )
+    ticket: Ticket | None
+    created = reopened = False
+    if customer:
+        ticket, created, reopened = ticket_for_inbound(conversation=conversation, at=at)
+    else:
+        ticket = ticket_for_reply(conversation=conversation)
+
+    extra = dict(data.extra)
+    if data.sender_external_id:
+        extra["sender_external_id"] = data.sender_external_id
+    message = Message.objects.create(
+        company_id=integration.company_id,
+        conversation=conversation,
+        ticket=ticket,
+        direction=data.direction,
+        sender_type=data.sender_type,
+        sender_name=_cut(data.sender_name, 200),
+        content=data.content,
+        content_type=data.content_type,
+        attachments=[_attachment_dict(a) for a in data.attachments],
+        is_private=data.is_private,
+        delivery_status=DeliveryStatus.RECEIVED
+        if data.direction == Direction.INBOUND
+        else DeliveryStatus.SENT,
+        external_id=external_id,
+        extra=extra,
+        created_at=at,
+        sent_at=at if data.direction == Direction.OUTBOUND else None,
+    )
+    message_apply_parked(message, integration_id=integration.pk)
+
+    if ticket is not None and customer:
+        # Counters move with F() so concurrent messages on one ticket never lose a count.
+        Ticket.objects.filter(pk=ticket.pk).update(
+            unread_count=F("unread_count") + 1,
+            waiting_since=Coalesce(F("waiting_since"), Value(at)),
+            last_message_at=Greatest(Coalesce(F("last_message_at"), Value(at)), Value(at)),
+            updated_at=now,
+        )
+        ticket.unread_count += 1
+        ticket.waiting_since = ticket.waiting_since or at
+        ticket.last_message_at = max(ticket.last_message_at or at, at)
+    hooks.message_stored(
+        message,
+        hooks.MessageContext(
+            ticket=ticket,
+            ticket_created=created,
+            ticket_reopened=reopened,
+            source="ingest",
+            extra={"integration_id": integration.pk},
+        ),
+    )
+    if ticket is not None and not customer:
+        # After the hooks: response-time metrics read the wait this reply ends.
+        ticket_fields: dict[str, Any] = {
+            "last_message_at": Greatest(Coalesce(F("last_message_at"), Value(at)), Value(at)),
+            "updated_at": now,
+        }
+        if reply:
+            ticket_fields["waiting_since"] = None
+            ticket.waiting_since = None
+        Ticket.objects.filter(pk=ticket.pk).update(**ticket_fields)
+
+    conversation_fields: dict[str, Any] = {
+        "last_message_at": Greatest(Coalesce(F("last_message_at"), Value(at)), Value(at))
+    }
+    if customer:
+        conversation_fields["last_inbound_at"] = Greatest(
+            Coalesce(F("last_inbound_at"), Value(at)), Value(at)
+        )
+    Conversation.objects.filter(pk=conversation.pk).update(**conversation_fields)
+    contact = conversation.contact
+    if customer and (
+        contact.last_activity_at is None
+        or contact.last_activity_at < at - CONTACT_ACTIVITY_GRANULARITY
+    ):
+        Contact.objects.filter(pk=contact.pk).update(last_activity_at=at)
+
+    realtime.message_changed(
+        message,
+        "message.created",
+        conversation=conversation.pk,
+        unread_count=ticket.unread_count if ticket is not None else 0,
+    )
+    return Outcome.PROCESSED
+
+
+def status_apply(*, integration: Integration, data: StatusUpdate) -> Outcome:
+    """Move a message's delivery status forward; park it when the message is unknown yet."""
+    message = _find_message(integration, data.external_message_id)
+    if message is None:
+        _park(
+            integration,
+            data.external_message_id,
+            ParkedMessageEvent.Kind.STATUS,
+            {
+                "status": data.status,
+                "error_code": data.error_code,
+                "error_message": data.error_message,
+                "at": data.at.isoformat() if data.at else None,
+            },
+        )
+        return Outcome.PROCESSED
+    _set_status(
+        message,
+        data.status,
+        error_code=data.error_code,
+        error_message=data.error_message,
+        at=data.at,
+    )
+    return Outcome.PROCESSED
+
+
+def message_update_apply(*, integration: Integration, data: MessageUpdate) -> Outcome:
+    """Edit or delete a message; park the change when the message is not stored yet."""
+    message = _find_message(integration, data.external_message_id)
+    if message is None:
+        _park(
+            integration,
+            data.external_message_id,
+            ParkedMessageEvent.Kind.UPDATE,
+            {
+                "content": data.content,
+                "deleted": data.deleted,
+                "at": data.updated_at.isoformat() if data.updated_at else None,
+            },
+        )
+        return Outcome.PROCESSED
+    _apply_update(message, content=data.content, deleted=data.deleted, at=data.updated_at)
+    return Outcome.PROCESSED
+
+
+def conversation_change_apply(*, integration: Integration, data: ConversationChange) -> Outcome:
+    """Create/refresh the conversation and make its ticket follow the platform's status."""
+    conversation = _conversation(
+        integration,
+        data.external_conversation_id,
+        data.contact,
+        is_group=data.is_group,
+        group_name=data.group_name,
+    )
+    if conversation is None:
+        # A status change for a conversation we never saw and whose contact we don't know:
+        # nothing to attach it to (its first message will create everything).
+        return Outcome.IGNORED
+    ticket_apply_platform_status(integration=integration, conversation=conversation, change=data)
+    return Outcome.PROCESSED

@@ -1,0 +1,386 @@
+"""The inbound webhook pipeline: store the raw request, verify, parse, ingest exactly once.
+
+Order of work for one request (see docs/webhooks.md):
+
+1. verify the signature/token on the raw body (pure CPU), then store the ``WebhookEvent``
+   (status ``received``, or ``rejected`` when the signature is bad) in its own statement,
+   before anything is parsed: nothing received is ever lost;
+2. parse with the platform adapter (``BadRequest`` -> ``failed``, answered 400);
+3. in ONE transaction: claim the platform's delivery id (``WebhookDelivery``, unique), apply
+   the events (conversations.services.ingest) and mark the event ``processed`` /
+   ``duplicate`` / ``ignored``. A unique-constraint collision with a concurrent delivery
+   rolls back and retries once in careful mode, which then sees the winner's rows.
+4. an exception inside ingest rolls the whole transaction back and leaves the event
+   ``failed`` with the error text, answered 202 (a poison message must not make the
+   platform retry forever; ``replay_webhooks`` re-runs it after the fix). A transient
+   database error is answered 503 so the platform retries, which the claim makes safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import OperationalError, connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from conversations.services.ingest import Outcome, events_ingest, ingest_in_transaction
+from integrations.adapters import get_adapter
+from integrations.base import BadRequest, Ignored, ParseResult, SignatureError, WebhookRequest
+from integrations.crypto import mask
+from integrations.models import (
+    Integration,
+    LogLevel,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookStatus,
+)
+
+from .logs import log_entry
+
+__all__ = [
+    "RELEVANT_HEADER_PREFIXES",
+    "WebhookResult",
+    "webhook_process",
+    "webhook_receive",
+    "webhook_replay",
+]
+
+logger = logging.getLogger(__name__)
+
+# Headers worth keeping with the raw body: what the adapters verify and de-duplicate with,
+# and what helps to trace a delivery. Everything else (cookies, proxies' noise) is dropped.
+RELEVANT_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "user-agent",
+        "x-request-id",
+        "x-forwarded-for",
+        "x-real-ip",
+        "authorization",
+        "i-twilio-idempotency-token",
+    }
+)
+RELEVANT_HEADER_PREFIXES = ("x-chatwoot-", "x-twilio-", "x-umbler-", "x-hub-")
+# Stored masked: they are credentials (the same value as an encrypted integration secret).
+MASKED_HEADERS = frozenset({"authorization", "x-umbler-token"})
+MASKED_QUERY_KEYS = frozenset({"token", "api_key", "access_token"})
+# Integration.last_event_at is a health indicator: one write per second is plenty.
+LAST_EVENT_GRANULARITY = timedelta(seconds=1)
+MAX_ERROR_CHARS = 4000
+
+TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    """What the view answers: ``http_status`` and the stored event."""
+
+    event: WebhookEvent
+    http_status: int
+
+    @property
+    def status(self) -> str:
+        return self.event.status
+
+
+def relevant_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Lower-cased relevant headers, as the adapters receive them (unmasked)."""
+    kept: dict[str, str] = {}
+    for key, value in headers.items():
+        name = key.lower()
+        if name in RELEVANT_HEADERS or name.startswith(RELEVANT_HEADER_PREFIXES):
+            kept[name] = value
+    return kept
+
+
+def _masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: mask(v) if k in MASKED_HEADERS else v for k, v in headers.items()}
+
+
+def _masked_query(query: Mapping[str, str]) -> dict[str, str]:
+    return {k: mask(v) if k.lower() in MASKED_QUERY_KEYS else v for k, v in query.items()}
+
+
+def _finish(
+    event: WebhookEvent,
+    status: str,
+    http_status: int,
+    *,
+    error: str = "",
+    delivery_id: str | None = None,
+    started: float | None = None,
+) -> None:
+    """Record the outcome with one UPDATE (the body is not written again)."""
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "status": status,
+        "http_status": http_status,
+        "error": error[:MAX_ERROR_CHARS],
+        "processed_at": now,
+    }
+    if delivery_id is not None:
+        values["delivery_id"] = delivery_id[:200]
+    if started is not None:
+        values["processing_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    WebhookEvent.objects.filter(pk=event.pk).update(**values)
+    for key, value in values.items():
+        setattr(event, key, value)
+
+
+def _claim_delivery(integration: Integration, delivery_id: str, event_id: int) -> bool:
+    """Claim ``delivery_id`` for this integration; False when it was already processed.
+
+    ``INSERT .. ON CONFLICT DO NOTHING``: a concurrent claimer waits on the unique index
+    until the first transaction ends, then either conflicts (duplicate) or, if the first
+    rolled back, wins. No lookup-then-insert race.
+    """
+    table = WebhookDelivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (integration_id, delivery_id, event_id, created_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (integration_id, delivery_id) DO NOTHING "
+            "RETURNING id",
+            [integration.pk, delivery_id[:200], event_id, timezone.now()],
+        )
+        return cursor.fetchone() is not None
+
+
+def _touch_integration(integration: Integration, now: datetime) -> None:
+    last = integration.last_event_at
+    if last is not None and last > now - LAST_EVENT_GRANULARITY:
+        return
+    # Conditional: concurrent requests within the same second write once.
+    Integration.objects.filter(pk=integration.pk).filter(
+        Q(last_event_at__isnull=True) | Q(last_event_at__lt=now - LAST_EVENT_GRANULARITY)
+    ).update(last_event_at=now)
+    integration.last_event_at = now
+
+
+def webhook_receive(
+    *,
+    integration: Integration,
+    raw_body: bytes,
+    body_truncated: bool = False,
+    content_type: str,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    url: str,
+    started: float | None = None,
+) -> WebhookResult:
+    """Store, verify and process one webhook request for ``integration``.
+
+    ``content_type`` is the media type without parameters, lower-case; ``headers`` are the
+    request's headers (any case); ``url`` is the public URL the platform called (Twilio
+    signs it). Never raises for bad input: the result says what to answer.
+    """
+    started = started if started is not None else time.perf_counter()
+    now = timezone.now()
+    kept = relevant_headers(headers)
+    request = WebhookRequest(
+        raw_body=raw_body,
+        content_type=content_type,
+        headers=kept,
+        query=dict(query),
+        url=url,
+        now=now,
+    )
+    adapter = get_adapter(integration.kind)
+    rejection = ""
+    if not body_truncated:
+        try:
+            adapter.verify(request, integration.get_secrets())
+        except SignatureError as exc:
+            rejection = str(exc) or "bad signature"
+        except Exception as exc:  # a broken secret store must not become a 500
+            logger.exception("webhook verification crashed for integration %s", integration.pk)
+            rejection = f"cannot verify: {type(exc).__name__}: {exc}"
+    if body_truncated:
+        status, http_status = WebhookStatus.FAILED, 413
+        error = f"body larger than {len(raw_body)} bytes was truncated and not processed"
+    elif rejection:
+        status, http_status, error = WebhookStatus.REJECTED, 401, rejection
+    else:
+        status, http_status, error = WebhookStatus.RECEIVED, None, ""
+    final = status != WebhookStatus.RECEIVED
+    event = WebhookEvent.objects.create(
+        company_id=integration.company_id,
+        integration=integration,
+        kind=integration.kind,
+        body=raw_body,
+        body_truncated=body_truncated,
+        content_type=content_type[:200],
+        headers=_masked_headers(kept),
+        query=_masked_query(query),
+        url=url,
+        status=status,
+        error=error[:MAX_ERROR_CHARS],
+        http_status=http_status,
+        attempts=1,
+        verified=not final,
+        processed_at=now if final else None,
+        processing_ms=round((time.perf_counter() - started) * 1000, 3) if final else None,
+    )
+    _touch_integration(integration, now)
+    if final:
+        if rejection:
+            log_entry(
+                company=integration.company_id,
+                integration=integration,
+                level=LogLevel.WARNING,
+                source="webhook",
+                message=f"rejected: {rejection}",
+                context={"event": event.pk},
+            )
+        return WebhookResult(event, http_status or 400)
+    return webhook_process(event, integration=integration, request=request, started=started)
+
+
+def _request_from_event(event: WebhookEvent, *, now: datetime | None = None) -> WebhookRequest:
+    return WebhookRequest(
+        raw_body=bytes(event.body),
+        content_type=event.content_type,
+        headers=dict(event.headers),
+        query=dict(event.query),
+        url=event.url,
+        # Replays verify as of reception: signature timestamps are checked against it.
+        now=now or event.received_at,
+    )
+
+
+def webhook_process(
+    event: WebhookEvent,
+    *,
+    integration: Integration | None = None,
+    request: WebhookRequest | None = None,
+    started: float | None = None,
+) -> WebhookResult:
+    """Parse a stored, verified event and ingest it in one transaction (see module doc)."""
+    started = started if started is not None else time.perf_counter()
+    if integration is None:
+        integration = Integration.objects.select_related("company").get(pk=event.integration_id)
+    request = request or _request_from_event(event)
+    adapter = get_adapter(event.kind)
+    try:
+        parsed: ParseResult = adapter.parse(request, integration.settings)
+    except BadRequest as exc:
+        _finish(event, WebhookStatus.FAILED, 400, error=str(exc), started=started)
+        return WebhookResult(event, 400)
+    except Exception as exc:  # an adapter bug: keep the event, answer like a bad request
+        logger.exception("adapter %s crashed on event %s", event.kind, event.pk)
+        _finish(
+            event,
+            WebhookStatus.FAILED,
+            400,
+            started=started,
+            error=f"cannot parse: {type(exc).__name__}: {exc}",
+        )
+        return WebhookResult(event, 400)
+
+    def work(careful: bool) -> Outcome:
+        if parsed.delivery_id and not _claim_delivery(integration, parsed.delivery_id, event.pk):
+            outcome = Outcome.DUPLICATE
+        else:
+            outcome = events_ingest(integration=integration, events=parsed.events, careful=careful)
+        _finish(event, outcome, 200, delivery_id=parsed.delivery_id, started=started)
+        return outcome
+
+    try:
+        outcome = ingest_in_transaction(work)
+    except OperationalError as exc:
+        # Deadlock, lost connection, statement timeout: worth a retry by the platform.
+        logger.warning("webhook event %s: transient database error: %s", event.pk, exc)
+        return _fail(event, integration, 503, exc, started)
+    except Exception as exc:
+        logger.exception("webhook event %s failed during ingest", event.pk)
+        return _fail(event, integration, 202, exc, started)
+
+    if outcome == Outcome.IGNORED:
+        reasons = [e.reason for e in parsed.events if isinstance(e, Ignored)]
+        if any(reason.startswith("unknown") for reason in reasons):
+            log_entry(
+                company=integration.company_id,
+                integration=integration,
+                level=LogLevel.INFO,
+                source="webhook",
+                message="; ".join(reasons),
+                context={"event": event.pk},
+            )
+    return WebhookResult(event, 200)
+
+
+def _fail(
+    event: WebhookEvent, integration: Integration, http_status: int, exc: Exception, started: float
+) -> WebhookResult:
+    error = f"{type(exc).__name__}: {exc}"
+    try:
+        _finish(event, WebhookStatus.FAILED, http_status, error=error, started=started)
+        log_entry(
+            company=integration.company_id,
+            integration=integration,
+            level=LogLevel.ERROR,
+            source="webhook",
+            message=f"ingest failed: {error}",
+            context={"event": event.pk},
+        )
+    except Exception:
+        # The database is gone: the event stays "received" and replayable; ask for a retry.
+        logger.exception("cannot record the failure of webhook event %s", event.pk)
+        return WebhookResult(event, 503)
+    return WebhookResult(event, http_status)
+
+
+REPLAYABLE = (WebhookStatus.FAILED, WebhookStatus.RECEIVED)
+
+
+def webhook_replay(*, event: WebhookEvent, actor: Any = None) -> WebhookResult:
+    """Process a ``failed`` (or stuck ``received``) event again; anything else is a no-op.
+
+    Idempotent: the delivery claim and the unique message ids make a replay of something
+    that got through meanwhile a ``duplicate``. Events verified on reception are not
+    verified again (their stored tokens are masked and signature timestamps expire);
+    unverified ones are checked as of their reception time.
+    """
+    claimed = WebhookEvent.objects.filter(pk=event.pk, status__in=REPLAYABLE).update(
+        attempts=F("attempts") + 1
+    )
+    event.refresh_from_db()
+    if not claimed:
+        return WebhookResult(event, event.http_status or 200)
+    integration = Integration.objects.select_related("company").get(pk=event.integration_id)
+    started = time.perf_counter()
+    who = getattr(actor, "email", "") or "system"
+    if event.body_truncated:
+        _finish(
+            event,
+            WebhookStatus.FAILED,
+            413,
+            started=started,
+            error="the body was truncated on reception: it cannot be replayed",
+        )
+        return WebhookResult(event, 413)
+    request = _request_from_event(event)
+    if not event.verified:
+        try:
+            get_adapter(event.kind).verify(request, integration.get_secrets())
+        except SignatureError as exc:
+            _finish(event, WebhookStatus.REJECTED, 401, error=str(exc), started=started)
+            return WebhookResult(event, 401)
+        WebhookEvent.objects.filter(pk=event.pk).update(verified=True)
+        event.verified = True
+    result = webhook_process(event, integration=integration, request=request, started=started)
+    log_entry(
+        company=integration.company_id,
+        integration=integration,
+        level=LogLevel.INFO,
+        source="webhook",
+        message=f"event {event.pk} replayed by {who}: {event.status}",
+        context={"event": event.pk, "status": event.status, "actor": who},
+    )
+    return result

@@ -1,0 +1,1 @@
+"""Tickets services (one module per concern)."""
