@@ -22,7 +22,7 @@ class TicketEventInline(admin.TabularInline):
     model = TicketEvent
     extra = 0
     fields = ["created_at", "kind", "actor", "actor_label", "data", "note"]
-    readonly_fields = fields
+    readonly_fields = ["created_at", "kind", "actor", "actor_label", "data", "note"]
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]

@@ -352,6 +352,10 @@ def _apply_parked(message: Message, integration: Integration) -> None:
 
 def _log(integration: Integration, level: str, text: str, context: dict[str, Any]) -> None:
     log_entry(
-        company=integration.company_id, integration=integration, level=level, source="send",
-        message=text, context=context,
+        company=integration.company_id,
+        integration=integration,
+        level=level,
+        source="send",
+        message=text,
+        context=context,
     )
