@@ -15,3 +15,10 @@ app.autodiscover_tasks()
 def ping() -> str:
     """Proves a worker consumes the broker (used by the readiness docs and tests)."""
     return "pong"
+
+
+# The AI buffer's safety net: bursts whose reply task was lost get re-scheduled.
+app.conf.beat_schedule = {
+    **(app.conf.beat_schedule or {}),
+    "ai-sweep": {"task": "integrations.ai.tasks.ai_sweep", "schedule": 30.0},
+}

@@ -432,6 +432,10 @@ OUTBOUND_HTTP_TIMEOUT = float(env("OUTBOUND_HTTP_TIMEOUT", "10"))
 OUTBOUND_ALLOW_PRIVATE_URLS = env_bool("OUTBOUND_ALLOW_PRIVATE_URLS", DEBUG)
 OPENAI_BASE_URL = env("OPENAI_BASE_URL")
 OPENAI_API_KEY = env("OPENAI_API_KEY")
+# AI buffer sweeper: a burst waiting longer than its maximum wait + this margin is
+# re-scheduled, unless a reply attempt started within AI_SWEEP_ACTIVITY_SECONDS.
+AI_SWEEP_MARGIN_SECONDS = int(env("AI_SWEEP_MARGIN_SECONDS", "30"))
+AI_SWEEP_ACTIVITY_SECONDS = int(env("AI_SWEEP_ACTIVITY_SECONDS", "300"))
 
 if TESTING:
     # Speed knob only (STYLE.md rule 14): tasks still never run eagerly.
