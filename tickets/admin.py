@@ -1,10 +1,9 @@
-"""Superuser panel: queues, tickets with their timeline, response times."""
+"""Superuser panel: queues and tickets with their timeline (response times: metrics/admin.py)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from metrics.models import ResponseTime
 from tickets.models import Queue, Ticket, TicketEvent
 
 
@@ -49,24 +48,3 @@ class TicketAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     date_hierarchy = "created_at"
     inlines = [TicketEventInline]
-
-
-if not admin.site.is_registered(ResponseTime):
-
-    @admin.register(ResponseTime)
-    class ResponseTimeAdmin(admin.ModelAdmin):
-        list_display = [
-            "answered_at",
-            "company",
-            "ticket",
-            "responder_type",
-            "responder",
-            "queue",
-            "seconds",
-            "is_first",
-        ]
-        list_filter = ["responder_type", "is_first", "company"]
-        search_fields = ["=ticket__number", "responder__email"]
-        list_select_related = ["company", "ticket", "responder", "queue"]
-        raw_id_fields = ["company", "ticket", "message", "responder", "queue"]
-        date_hierarchy = "answered_at"
