@@ -439,6 +439,9 @@ WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES * 2, 2_621_440)
 # Outbound HTTP to platforms: timeouts in seconds.
 OUTBOUND_HTTP_TIMEOUT = float(env("OUTBOUND_HTTP_TIMEOUT", "10"))
+# Integration base URLs on loopback/private addresses (a self-hosted Chatwoot on the LAN).
+# Off in production so company admins cannot aim our workers at internal services.
+OUTBOUND_ALLOW_PRIVATE_URLS = env_bool("OUTBOUND_ALLOW_PRIVATE_URLS", DEBUG)
 OPENAI_BASE_URL = env("OPENAI_BASE_URL")
 OPENAI_API_KEY = env("OPENAI_API_KEY")
 # AI buffer sweeper: a burst waiting longer than its maximum wait + this margin is
