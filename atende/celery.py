@@ -17,6 +17,9 @@ def ping() -> str:
     return "pong"
 
 
+# Packages inside apps are not found by autodiscover_tasks() (it imports <app>.tasks only).
+app.autodiscover_tasks(["integrations.ai"])
+
 # The AI buffer's safety net: bursts whose reply task was lost get re-scheduled.
 app.conf.beat_schedule = {
     **(app.conf.beat_schedule or {}),
