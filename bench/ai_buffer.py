@@ -90,7 +90,7 @@ def main() -> int:
         "DB_CONN_MAX_AGE": "0",
     }
     os.environ.update(env)
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=ROOT,
         env=env,
@@ -197,6 +197,7 @@ def main() -> int:
                         )
                     )
                     ids.append(f"{c}-{b}-{m}")
+                    connection.close()  # a shared PostgreSQL: hold no idle connection
                 with lock:
                     bursts.append({"conversation": c, "burst": b, "external_ids": ids})
                 time.sleep(quiet + rng.uniform(0, 1.5))
@@ -244,6 +245,8 @@ def main() -> int:
     per_burst = []
     delays = []
     raw_delays = []
+    pickup = []
+    unanswered = []
     for burst in bursts:
         ids = {by_external[x].pk for x in burst["external_ids"]}
         answering = [r for last_id, rs in reply_for_last.items() if last_id in ids for r in rs]
@@ -256,6 +259,11 @@ def main() -> int:
             raw = (reply.created_at - last.received_at).total_seconds()
             raw_delays.append(raw)
             delays.append(raw - model_s)
+            if log:
+                due = last.received_at.timestamp() + args.buffer
+                pickup.append(log.started_at.timestamp() - due)
+        elif not answering:
+            unanswered.append(burst)
     ok = all(n == 1 for n in per_burst)
     print(
         f"\nAI buffer bench: {args.conversations} conversations x {args.bursts} bursts, "
@@ -282,6 +290,18 @@ def main() -> int:
         f"  same, including model time:                    p50 {statistics.median(raw_delays):.2f} s "
         f"max {max(raw_delays):.2f} s"
     )
+    print(
+        f"  task start after due (lag): p50 {statistics.median(pickup or [0]):.2f} s "
+        f"max {max(pickup or [0]):.2f} s"
+    )
+    for burst in unanswered[:5]:
+        last = by_external[burst["external_ids"][-1]]
+        conv = last.conversation
+        print(
+            f"  unanswered: conv {conv.pk} burst {burst['burst']} pending={conv.ai_pending_since} "
+            f"cursor={conv.ai_cursor_message_id} last={last.pk} "
+            f"ticket={list(conv.tickets.values_list('status', 'ai_paused', 'assignee_id'))}"
+        )
     if not args.keep:
         connection.close()
         drop_database(base_url)
