@@ -347,22 +347,44 @@ def measure(seeded: dict[str, Any], requests: int) -> dict[str, dict[str, float]
     return results
 
 
+def _report(results: dict[str, dict[str, float]]) -> None:
+    print(f"{'case':32} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+    for name, r in results.items():
+        print(f"{name:32} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['queries']:8d}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000, help="per company")
     parser.add_argument("--messages-per-ticket", type=int, default=10)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument(
+        "--measure-only", action="store_true", help="reuse a database seeded with --keep"
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("DATABASE_URL must point to a PostgreSQL server (the bench creates atende_bench).")
-    recreate_database(url)
+    if not args.measure_only:
+        recreate_database(url)
     setup_django(url)
     from django.core.management import call_command
     from django.db import connection
 
     try:
+        if args.measure_only:
+            from tenants.models import Company, User
+
+            seeded = [
+                {
+                    "company": Company.objects.get(slug=slug),
+                    "supervisor": User.objects.get(email=f"sup@{slug}.bench"),
+                }
+                for slug in ("bench-a", "bench-b")
+            ]
+            _report(measure(seeded[0], args.requests))
+            return
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
         with connection.cursor() as cursor:
@@ -385,13 +407,10 @@ def main() -> None:
             f"{seeded[0]['messages']} + {seeded[1]['messages']} messages "
             f"in {seed_seconds:.0f} s"
         )
-        results = measure(seeded[0], args.requests)
-        print(f"{'case':32} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
-        for name, r in results.items():
-            print(f"{name:32} {r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['queries']:8d}")
+        _report(measure(seeded[0], args.requests))
     finally:
         connection.close()
-        if not args.keep:
+        if not args.keep and not args.measure_only:
             drop_database(url)
 
 
