@@ -176,11 +176,12 @@ def seed_company(slug: str, tickets: int, per_ticket: int, agents: int = 20) -> 
             "FROM (SELECT cv.id, cv.contact_id, row_number() OVER (ORDER BY cv.id) AS rn, "  # noqa: S608 (ints only)
             "now() - (random() * 89 + 1) * interval '1 day' AS t0 "
             f"FROM conversations_conversation cv WHERE cv.company_id = {cid}) x "
-            "CROSS JOIN generate_series(1, 2) k",
+            "CROSS JOIN generate_series(1, 2) k ORDER BY x.t0, k",
             [],
         )
         TicketCounter.objects.create(company=company, last_number=contacts * 2)
-        # Messages: odd j from the customer, even j answers (1 in 5 by the bot).
+        # Messages: odd j from the customer, even j answers (1 in 5 by the bot). Rows go
+        # in in time order, as they arrive in production (physical order ~ created_at).
         _insert_select(
             Message,
             {
@@ -201,7 +202,7 @@ def seed_company(slug: str, tickets: int, per_ticket: int, agents: int = 20) -> 
                 "received_at": "t.created_at + j * interval '2 minutes'",
             },
             f"FROM tickets_ticket t CROSS JOIN generate_series(1, {per_ticket}) j "
-            f"WHERE t.company_id = {cid}",
+            f"WHERE t.company_id = {cid} ORDER BY t.created_at, j",
             [],
         )
         _insert_select(
@@ -229,7 +230,7 @@ def seed_company(slug: str, tickets: int, per_ticket: int, agents: int = 20) -> 
                 "THEN 75 + (m.id % 700) END",
             },
             "FROM conversations_message m JOIN tickets_ticket t ON t.id = m.ticket_id "
-            f"WHERE m.company_id = {cid} AND m.direction = 'out'",
+            f"WHERE m.company_id = {cid} AND m.direction = 'out' ORDER BY m.created_at",
             [],
         )
         _insert_select(

@@ -384,11 +384,15 @@ def _ticket_stats(
 
 def live_counts(company: Company, f: MetricsFilter) -> dict[str, int]:
     """Right-now figures (not limited to the period): open, waiting, unread."""
-    active = Q(status__in=ACTIVE_STATUSES)
-    row = tickets_qs(company, f).aggregate(
-        open=Count("pk", filter=active),
-        waiting=Count("pk", filter=active & Q(waiting_since__isnull=False)),
-        unread=Coalesce(Sum("unread_count", filter=active), 0),
+    # Only active tickets are read (the (company, status, ...) index), not the history.
+    row = (
+        tickets_qs(company, f)
+        .filter(status__in=ACTIVE_STATUSES)
+        .aggregate(
+            open=Count("pk"),
+            waiting=Count("pk", filter=Q(waiting_since__isnull=False)),
+            unread=Coalesce(Sum("unread_count"), 0),
+        )
     )
     return {"open": row["open"], "waiting": row["waiting"], "unread": row["unread"]}
 
