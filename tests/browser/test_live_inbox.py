@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib.util
 import itertools
 import json
 import time
@@ -207,10 +206,6 @@ def test_a_webhook_appears_live_with_counts_and_sound_and_the_reply_reaches_the_
     context.close()
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("tickets.services.actions") is None,
-    reason="tickets.services.actions (ticket workflow) is not merged yet",
-)
 def test_a_transfer_leaves_this_agents_view_and_appears_live_for_the_other_queue(
     live_app: str, browser: Any, shop: dict, shots: Any
 ) -> None:

@@ -3,7 +3,6 @@ and the sound preference."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from datetime import timedelta
 
@@ -16,13 +15,6 @@ from tests.tickets.live_factories import make_message, make_queue, make_ticket
 from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
-
-# The staff actions and quick replies come from the ticket workflow branch; until it is
-# merged these page tests have nothing to call.
-needs_workflow = pytest.mark.skipif(
-    importlib.util.find_spec("tickets.services.actions") is None,
-    reason="tickets.services.actions (ticket workflow) is not merged yet",
-)
 
 
 @pytest.fixture
@@ -322,7 +314,6 @@ def test_an_empty_reply_is_a_clear_400(company, agent, client_for, world):
     assert not world["mine"].messages.exists()
 
 
-@needs_workflow
 def test_assign_to_me_from_the_ticket_page_takes_the_ticket(company, agent, client_for, world):
     ticket = world["mine"]
     client = client_for(agent)
@@ -334,7 +325,6 @@ def test_assign_to_me_from_the_ticket_page_takes_the_ticket(company, agent, clie
     assert "Assign to me" not in page
 
 
-@needs_workflow
 def test_the_second_agent_to_accept_is_told_who_has_the_ticket(company, agent, client_for, world):
     colleague = make_member(company, "colleague@azul.test", Role.AGENT)
     world["sales"].members.add(colleague)
@@ -350,7 +340,6 @@ def test_the_second_agent_to_accept_is_told_who_has_the_ticket(company, agent, c
     assert agent.display_name in flashes[0] or "#" in flashes[0]
 
 
-@needs_workflow
 def test_a_transfer_out_of_the_agents_queues_goes_back_to_the_inbox(
     company, agent, client_for, world
 ):
@@ -365,7 +354,6 @@ def test_a_transfer_out_of_the_agents_queues_goes_back_to_the_inbox(
     assert ticket.events.get(kind="transferred").note == "é com o suporte"
 
 
-@needs_workflow
 def test_a_bad_action_or_queue_is_a_message_not_a_500(company, agent, client_for, world):
     client = client_for(agent)
     url = f"/app/loja-azul/tickets/{world['mine'].number}/act/"
@@ -380,7 +368,6 @@ def test_a_bad_action_or_queue_is_a_message_not_a_500(company, agent, client_for
         assert "flash-error" in response.text, data
 
 
-@needs_workflow
 def test_the_composer_finds_quick_replies_by_shortcut(company, agent, client_for, world):
     from tickets.models import QuickReply
 
