@@ -118,9 +118,13 @@ def free_port() -> int:
 
 def start_daphne(layer: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "ATENDE_CHANNEL_LAYER": LAYERS[layer], "LOG_LEVEL": "WARNING"}
+    profile = os.environ.get("BENCH_PROFILE")  # a cProfile output path, to find hot spots
+    # The server's log goes to a file: an unread pipe would fill up and stall the server.
+    log = open(f"{os.environ.get('ATENDE_VAR_DIR', '/tmp')}/bench-daphne-{layer}.log", "wb")  # noqa: SIM115
     return subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
         [
             sys.executable,
+            *(["-m", "cProfile", "-o", f"{profile}.{layer}"] if profile else []),
             "-m",
             "daphne",
             "-b",
@@ -131,8 +135,8 @@ def start_daphne(layer: str, port: int) -> subprocess.Popen:
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -200,8 +204,7 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
                 await asyncio.sleep(0.2)
             else:
                 raise RuntimeError(
-                    "daphne did not start: "
-                    + (daphne.stderr.read(2000).decode() if daphne.stderr else "")
+                    "daphne did not start: see bench-daphne-<layer>.log in ATENDE_VAR_DIR"
                 )
 
             print(
@@ -250,6 +253,15 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
                     result.http_errors += 1
                 result.http_ms.append((time.perf_counter() - start) * 1000)
 
+            # Warm-up (not measured): first requests pay imports, template and query caches.
+            for i in range(args.warmup):
+                body = webhook_body("ffffff", i, args.conversations)
+                async with http.post(
+                    base + world.webhook_path, data=body, headers=signed(body)
+                ) as r:
+                    await r.read()
+            await asyncio.sleep(1)
+
             posts = []
             t0 = time.perf_counter()
             for i in range(total):
@@ -264,7 +276,7 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
             for ws in sockets:
                 await ws.close()
     finally:
-        daphne.terminate()
+        daphne.send_signal(__import__("signal").SIGINT)
         try:
             daphne.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -308,6 +320,7 @@ def main() -> None:
         "--duration", type=float, default=20.0, help="seconds of load (capped at 60)"
     )
     parser.add_argument("--conversations", type=int, default=40, help="distinct conversations")
+    parser.add_argument("--warmup", type=int, default=20, help="unmeasured webhooks first")
     parser.add_argument("--drain", type=float, default=3.0, help="seconds to wait for late events")
     parser.add_argument("--layers", default="pubsub,core", help="comma-separated: pubsub, core")
     args = parser.parse_args()
