@@ -120,7 +120,9 @@ def start_daphne(layer: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "ATENDE_CHANNEL_LAYER": LAYERS[layer], "LOG_LEVEL": "WARNING"}
     profile = os.environ.get("BENCH_PROFILE")  # a cProfile output path, to find hot spots
     # The server's log goes to a file: an unread pipe would fill up and stall the server.
-    log = open(f"{os.environ.get('ATENDE_VAR_DIR', '/tmp')}/bench-daphne-{layer}.log", "wb")  # noqa: SIM115
+    from django.conf import settings
+
+    log = open(settings.VAR_DIR / f"bench-daphne-{layer}.log", "wb")  # noqa: SIM115
     return subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
         [
             sys.executable,
