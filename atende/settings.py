@@ -296,6 +296,12 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 SPECTACULAR_SETTINGS = {
+    # Several models have a "status": name each choice set so the schema stays stable.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.TicketStatus",
+        "ScheduledStatusEnum": "tickets.models.ScheduledStatus",
+        "WebhookStatusEnum": "integrations.models.WebhookStatus",
+    },
     "TITLE": "Atende API",
     "DESCRIPTION": "Multi-tenant helpdesk API. Company routes live under "
     "/api/v1/companies/<slug>/ and need a JWT (POST /api/v1/auth/token/).",
