@@ -305,6 +305,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"WebhookStatusEnum": "integrations.models.WebhookStatus"},
 }
 
 # --- web security ---------------------------------------------------------------------
@@ -439,9 +440,21 @@ WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES * 2, 2_621_440)
 # Outbound HTTP to platforms: timeouts in seconds.
 OUTBOUND_HTTP_TIMEOUT = float(env("OUTBOUND_HTTP_TIMEOUT", "10"))
+# Integration base URLs on loopback/private addresses (a self-hosted Chatwoot on the LAN).
+# Off in production so company admins cannot aim our workers at internal services.
+OUTBOUND_ALLOW_PRIVATE_URLS = env_bool("OUTBOUND_ALLOW_PRIVATE_URLS", DEBUG)
 OPENAI_BASE_URL = env("OPENAI_BASE_URL")
 OPENAI_API_KEY = env("OPENAI_API_KEY")
+# AI buffer sweeper: a burst waiting longer than its maximum wait + this margin is
+# re-scheduled, unless a reply attempt started within AI_SWEEP_ACTIVITY_SECONDS.
+AI_SWEEP_MARGIN_SECONDS = int(env("AI_SWEEP_MARGIN_SECONDS", "30"))
+AI_SWEEP_ACTIVITY_SECONDS = int(env("AI_SWEEP_ACTIVITY_SECONDS", "300"))
 
 if TESTING:
     # Speed knob only (STYLE.md rule 14): tasks still never run eagerly.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Presence (tickets.presence): an agent stays "online" this long after their last
+# websocket closed; a connection without heartbeat expires after the TTL.
+PRESENCE_GRACE_SECONDS = int(env("PRESENCE_GRACE_SECONDS", "120"))
+PRESENCE_CONNECTION_TTL = int(env("PRESENCE_CONNECTION_TTL", "90"))

@@ -30,8 +30,22 @@ class ResponseTime(CompanyOwned):
     )
     waited_since = models.DateTimeField()
     answered_at = models.DateTimeField()
-    seconds = models.FloatField()
+    seconds = models.FloatField()  # answered_at - waited_since
     is_first = models.BooleanField(default=False)  # first reply since the ticket (re)opened
+    # First reply by a person (the bot never counts) since the ticket (re)opened: the
+    # row agent metrics use for "first response".
+    is_first_agent = models.BooleanField(default=False)
+    # Which open/reopen cycle of the ticket this reply belongs to (Ticket.reopen_count).
+    cycle = models.PositiveIntegerField(default=0)
+    # On first replies only: from the ticket entering its queue (sector metrics) and from
+    # its assignment (agent metrics); None when the clock never started.
+    seconds_from_queue = models.FloatField(null=True, blank=True)
+    seconds_from_assignment = models.FloatField(null=True, blank=True)
+    # The same three durations counted in business hours only, computed when the row is
+    # recorded with the hours in force then (docs/metrics.md: when hours change).
+    business_seconds = models.FloatField(null=True, blank=True)
+    business_seconds_from_queue = models.FloatField(null=True, blank=True)
+    business_seconds_from_assignment = models.FloatField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("response time")
@@ -39,4 +53,6 @@ class ResponseTime(CompanyOwned):
         indexes = [
             models.Index(fields=["company", "answered_at"]),
             models.Index(fields=["company", "responder", "answered_at"]),
+            models.Index(fields=["company", "queue", "answered_at"]),
+            models.Index(fields=["ticket", "cycle"]),
         ]

@@ -1,0 +1,910 @@
+"""Reads behind the metrics dashboard, its JSON/REST endpoints and the CSV export.
+
+Every function takes the company first and filters by it before anything else; the same
+functions feed the screen, the API and the exports, so the numbers cannot drift apart.
+Durations are seconds (floats); ``None`` means "no data". Definitions: docs/metrics.md.
+
+Medians and p90 use PostgreSQL's ``percentile_cont`` in SQL. On SQLite (embedded mode),
+and for ticket durations in business-hours mode, the same percentile (linear
+interpolation) is computed in Python from one query. Query counts do not depend on the
+amount of data: each figure is one grouped query.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import (
+    Coalesce,
+    ExtractHour,
+    Greatest,
+    TruncDate,
+)
+from django.utils import timezone
+
+from conversations.models import Contact, Message
+from integrations.base import Direction, SenderType
+from integrations.models import LogEntry, LogLevel, WebhookEvent, WebhookStatus
+from tenants.models import Company, Membership
+from tickets.models import ACTIVE_STATUSES, Queue, Ticket
+from tickets.services.hours import business_seconds_between
+
+from .filters import MetricsFilter
+from .models import ResponderType, ResponseTime
+
+# LogEntry.source the AI attendant writes for each reservation it makes (docs/metrics.md).
+AI_RESERVATION_SOURCE = "reservation"
+
+Stats = dict[str, float | int | None]  # {"p50": ..., "p90": ..., "n": ...}
+
+
+# --- percentiles --------------------------------------------------------------------
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL ``percentile_cont(p) WITHIN GROUP (ORDER BY expr)``."""
+
+    function = "percentile_cont"
+    name = "PercentileCont"
+    template = "%(function)s(%(percentile)s) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, percentile: float, **extra: Any) -> None:
+        super().__init__(expression, percentile=float(percentile), **extra)
+
+
+class EpochDiff(Func):
+    """Seconds from the second expression to the first (PostgreSQL)."""
+
+    template = "EXTRACT(EPOCH FROM (%(expressions)s))"
+    arg_joiner = " - "
+    output_field = FloatField()
+
+
+ACTIVITY_SLOT_SECONDS = 15 * 60
+
+
+class ActivitySlot(Func):
+    """The 15-minute slot (an integer) an instant falls in."""
+
+    template = f"FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / {ACTIVITY_SLOT_SECONDS})"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template=f"CAST(strftime('%%%%s', %(expressions)s) / {ACTIVITY_SLOT_SECONDS} AS INTEGER)",
+            **extra,
+        )
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """percentile_cont's linear interpolation, for the Python paths (``values`` sorted)."""
+    if not values:
+        return None
+    rank = p * (len(values) - 1)
+    low, high = math.floor(rank), math.ceil(rank)
+    return values[low] + (values[high] - values[low]) * (rank - low)
+
+
+def _stats(values: Iterable[float]) -> Stats:
+    ordered = sorted(values)
+    return {"p50": percentile(ordered, 0.5), "p90": percentile(ordered, 0.9), "n": len(ordered)}
+
+
+def _use_sql_percentiles() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _grouped_stats(
+    qs: QuerySet, metrics: dict[str, tuple[str, Q]], group_by: str | None = None
+) -> dict[Any, dict[str, Stats]]:
+    """For each group (None when ungrouped), p50/p90/count of each named metric
+    ``name -> (value column, condition)``. One query either way."""
+    out: dict[Any, dict[str, Stats]] = defaultdict(dict)
+    if _use_sql_percentiles():
+        annotations: dict[str, Any] = {}
+        for name, (value, cond) in metrics.items():
+            cond = cond & Q(**{f"{value}__isnull": False})
+            annotations[f"{name}__p50"] = PercentileCont(F(value), 0.5, filter=cond)
+            annotations[f"{name}__p90"] = PercentileCont(F(value), 0.9, filter=cond)
+            annotations[f"{name}__n"] = Count("pk", filter=cond)
+        rows: list[Any]
+        if group_by is None:
+            rows = [{**qs.aggregate(**annotations), "_g": None}]
+        else:
+            rows = list(qs.values(_g=F(group_by)).annotate(**annotations).order_by())
+        for row in rows:
+            for name in metrics:
+                out[row["_g"]][name] = {
+                    "p50": row[f"{name}__p50"],
+                    "p90": row[f"{name}__p90"],
+                    "n": row[f"{name}__n"],
+                }
+        return out
+    annotations = {}
+    for i, (value, cond) in enumerate(metrics.values()):
+        annotations[f"_v{i}"] = F(value)
+        annotations[f"_f{i}"] = ExpressionWrapper(cond, output_field=BooleanField())
+    if group_by is not None:
+        annotations["_g"] = F(group_by)
+    samples: dict[Any, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for row in qs.annotate(**annotations).values(*annotations).order_by():
+        group = row.get("_g")
+        for i, name in enumerate(metrics):
+            if row[f"_f{i}"] and row[f"_v{i}"] is not None:
+                samples[group][name].append(float(row[f"_v{i}"]))
+    for group, per_name in samples.items():
+        for name in metrics:
+            out[group][name] = _stats(per_name.get(name, []))
+    return out
+
+
+def _empty_stats() -> Stats:
+    return {"p50": None, "p90": None, "n": 0}
+
+
+# --- filtered base querysets ---------------------------------------------------------
+
+
+def _tag_q(prefix: str, tag: str) -> Q:
+    if connection.vendor == "postgresql":
+        return Q(**{f"{prefix}tags__contains": [tag]})
+    # SQLite has no JSON containment: match the quoted element in the JSON text.
+    import json
+
+    return Q(**{f"{prefix}tags__icontains": json.dumps(tag)})
+
+
+def tickets_qs(company: Company, f: MetricsFilter) -> QuerySet[Ticket]:
+    qs = Ticket.objects.for_company(company)
+    if f.queue_id:
+        qs = qs.filter(queue_id=f.queue_id)
+    if f.agent_id:
+        qs = qs.filter(assignee_id=f.agent_id)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.channel:
+        qs = qs.filter(conversation__integration__kind=f.channel)
+    if f.tag:
+        qs = qs.filter(_tag_q("", f.tag))
+    return qs
+
+
+def response_times_qs(company: Company, f: MetricsFilter) -> QuerySet[ResponseTime]:
+    qs = ResponseTime.objects.for_company(company).filter(
+        answered_at__gte=f.start, answered_at__lt=f.end
+    )
+    if f.queue_id:
+        qs = qs.filter(queue_id=f.queue_id)
+    if f.agent_id:
+        qs = qs.filter(responder_id=f.agent_id)
+    if f.status:
+        qs = qs.filter(ticket__status=f.status)
+    if f.channel:
+        qs = qs.filter(ticket__conversation__integration__kind=f.channel)
+    if f.tag:
+        qs = qs.filter(_tag_q("ticket__", f.tag))
+    return qs
+
+
+def messages_qs(company: Company, f: MetricsFilter) -> QuerySet[Message]:
+    """Messages in the period (private notes excluded); agent/queue/tag/status filter by
+    the message's ticket, channel by its conversation's integration."""
+    qs = Message.objects.for_company(company).filter(
+        created_at__gte=f.start, created_at__lt=f.end, is_private=False
+    )
+    if f.queue_id:
+        qs = qs.filter(ticket__queue_id=f.queue_id)
+    if f.agent_id:
+        qs = qs.filter(ticket__assignee_id=f.agent_id)
+    if f.status:
+        qs = qs.filter(ticket__status=f.status)
+    if f.channel:
+        qs = qs.filter(conversation__integration__kind=f.channel)
+    if f.tag:
+        qs = qs.filter(_tag_q("ticket__", f.tag))
+    return qs
+
+
+def _rt_fields(f: MetricsFilter) -> tuple[str, str, str]:
+    """(reply, first from queue, first from assignment) columns for the mode."""
+    if f.business_hours:
+        return "business_seconds", "business_seconds_from_queue", "business_seconds_from_assignment"
+    return "seconds", "seconds_from_queue", "seconds_from_assignment"
+
+
+AGENT = Q(responder_type=ResponderType.AGENT)
+BOT = Q(responder_type=ResponderType.BOT)
+
+
+def _rt_stats(
+    company: Company, f: MetricsFilter, group_by: str | None
+) -> dict[Any, dict[str, Stats]]:
+    """First response (agents, from the queue), reply time (agents) and, ungrouped, the
+    bot's reply time; per agent also first response from assignment. One query."""
+    reply, from_queue, from_assignment = _rt_fields(f)
+    first_agent = AGENT & Q(is_first_agent=True)
+    metrics: dict[str, tuple[str, Q]] = {
+        "first_response": (from_queue, first_agent),
+        "reply": (reply, AGENT),
+    }
+    qs = response_times_qs(company, f)
+    if group_by is None:
+        metrics["bot_reply"] = (reply, BOT)
+    if group_by == "responder_id":
+        # Agent clock: from assignment when the ticket was assigned, else from the queue.
+        qs = qs.annotate(_agent_first=Coalesce(F(from_assignment), F(from_queue), F(reply)))
+        metrics["agent_first_response"] = ("_agent_first", first_agent)
+    return _grouped_stats(qs, metrics, group_by)
+
+
+# --- ticket durations ------------------------------------------------------------------
+
+TICKET_DURATIONS = ("resolution", "handling", "queue_wait")
+
+
+def _ticket_duration_rows(company: Company, f: MetricsFilter) -> QuerySet[Ticket]:
+    in_period = Q(resolved_at__gte=f.start, resolved_at__lt=f.end) | Q(
+        assigned_at__gte=f.start, assigned_at__lt=f.end
+    )
+    return tickets_qs(company, f).filter(in_period)
+
+
+def ticket_durations(
+    company: Company, t: Any, f: MetricsFilter, queues: dict[int, Queue]
+) -> dict[str, float | None]:
+    """Resolution, handling and queue-wait seconds of one ticket (a Ticket or a values()
+    dict) for the period (Python definition; the SQL path in ``_ticket_stats`` computes
+    the same)."""
+
+    def get(key: str) -> Any:
+        return t[key] if isinstance(t, dict) else getattr(t, key)
+
+    created, reopened = get("created_at"), get("reopened_at")
+    resolved, assigned, queued = get("resolved_at"), get("assigned_at"), get("queued_at")
+    opened = reopened or created
+    queue = queues.get(get("queue_id")) if get("queue_id") else None
+
+    def span(start: datetime, end: datetime) -> float:
+        if f.business_hours:
+            return business_seconds_between(company, start, end, queue)
+        return (end - start).total_seconds()
+
+    out: dict[str, float | None] = dict.fromkeys(TICKET_DURATIONS)
+    resolved_ok = (
+        resolved is not None
+        and f.start <= resolved < f.end
+        and (reopened is None or reopened <= resolved)
+    )
+    if resolved_ok:
+        out["resolution"] = span(opened, resolved)
+        if assigned is not None and assigned <= resolved:
+            out["handling"] = span(max(assigned, opened), resolved)
+    if (
+        assigned is not None
+        and queued is not None
+        and f.start <= assigned < f.end
+        and assigned >= queued
+    ):
+        out["queue_wait"] = span(max(queued, opened), assigned) if assigned >= opened else 0.0
+    return out
+
+
+def _ticket_stats(
+    company: Company, f: MetricsFilter, group_by: str | None
+) -> dict[Any, dict[str, Stats]]:
+    qs = _ticket_duration_rows(company, f)
+    if f.business_hours or not _use_sql_percentiles():
+        queues = {q.pk: q for q in Queue.objects.for_company(company)} if f.business_hours else {}
+        samples: dict[Any, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        fields = [
+            "created_at",
+            "reopened_at",
+            "resolved_at",
+            "assigned_at",
+            "queued_at",
+            "queue_id",
+            "assignee_id",
+        ]
+        for row in qs.values(*fields).order_by().iterator(chunk_size=5000):
+            durations = ticket_durations(company, row, f, queues)
+            group = row[group_by] if group_by else None
+            for name, value in durations.items():
+                if value is not None:
+                    samples[group][name].append(value)
+        return {
+            g: {name: _stats(per.get(name, [])) for name in TICKET_DURATIONS}
+            for g, per in samples.items()
+        }
+    opened = Coalesce(F("reopened_at"), F("created_at"))
+    resolved_ok = Q(resolved_at__gte=f.start, resolved_at__lt=f.end) & (
+        Q(reopened_at__isnull=True) | Q(reopened_at__lte=F("resolved_at"))
+    )
+    qs = qs.annotate(
+        _resolution=EpochDiff(F("resolved_at"), opened),
+        _handling=EpochDiff(F("resolved_at"), Greatest(F("assigned_at"), opened)),
+        # Clamped per ticket at zero like the Python path (assigned before a reopen).
+        _queue_wait=Greatest(
+            EpochDiff(F("assigned_at"), Greatest(F("queued_at"), opened)), Value(0.0)
+        ),
+    )
+    out: dict[Any, dict[str, Stats]] = defaultdict(dict)
+    specs = {
+        "resolution": ("_resolution", resolved_ok),
+        "handling": ("_handling", resolved_ok & Q(assigned_at__lte=F("resolved_at"))),
+        "queue_wait": (
+            "_queue_wait",
+            Q(assigned_at__gte=f.start, assigned_at__lt=f.end, queued_at__isnull=False)
+            & Q(assigned_at__gte=F("queued_at")),
+        ),
+    }
+    annotations: dict[str, Any] = {}
+    for name, (col, cond) in specs.items():
+        annotations[f"{name}__p50"] = PercentileCont(F(col), 0.5, filter=cond)
+        annotations[f"{name}__p90"] = PercentileCont(F(col), 0.9, filter=cond)
+        annotations[f"{name}__n"] = Count("pk", filter=cond)
+    rows: list[Any]
+    if group_by is None:
+        rows = [{**qs.aggregate(**annotations), "_g": None}]
+    else:
+        rows = list(qs.values(_g=F(group_by)).annotate(**annotations).order_by())
+    for row in rows:
+        for name in specs:
+            out[row["_g"]][name] = {
+                "p50": row[f"{name}__p50"],
+                "p90": row[f"{name}__p90"],
+                "n": row[f"{name}__n"],
+            }
+    return out
+
+
+# --- the figures -----------------------------------------------------------------------
+
+
+def live_counts(company: Company, f: MetricsFilter) -> dict[str, int]:
+    """Right-now figures (not limited to the period): open, waiting, unread."""
+    # Only active tickets are read (the (company, status, ...) index), not the history.
+    row = (
+        tickets_qs(company, f)
+        .filter(status__in=ACTIVE_STATUSES)
+        .aggregate(
+            open=Count("pk"),
+            waiting=Count("pk", filter=Q(waiting_since__isnull=False)),
+            unread=Coalesce(Sum("unread_count"), 0),
+        )
+    )
+    return {"open": row["open"], "waiting": row["waiting"], "unread": row["unread"]}
+
+
+def message_rollup(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Messages of the period counted by local day, local hour, direction and sender
+    type: one scan feeds the daily and hourly volumes, the heatmap and the totals."""
+    shared = {} if shared is None else shared
+    if "rollup" not in shared:
+        tz = company.tzinfo
+        shared["rollup"] = list(
+            messages_qs(company, f)
+            .annotate(
+                day=TruncDate("created_at", tzinfo=tz), hr=ExtractHour("created_at", tzinfo=tz)
+            )
+            .values("day", "hr", "direction", "sender_type")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+    return shared["rollup"]
+
+
+def _period_stats(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None
+) -> tuple[dict[str, Stats], dict[str, Stats]]:
+    """Ungrouped response-time and ticket-duration stats, computed once per request."""
+    shared = {} if shared is None else shared
+    if "rt" not in shared:
+        shared["rt"] = _rt_stats(company, f, None).get(None, {})
+        shared["tk"] = _ticket_stats(company, f, None).get(None, {})
+    return shared["rt"], shared["tk"]
+
+
+def cards(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The dashboard cards: live counts plus the period's first response (agents only,
+    from the ticket entering its queue) and resolution medians/p90."""
+    rt, tk = _period_stats(company, f, shared)
+    first = rt.get("first_response", _empty_stats())
+    resolution = tk.get("resolution", _empty_stats())
+    return {
+        **live_counts(company, f),
+        "first_response_p50": first["p50"],
+        "first_response_p90": first["p90"],
+        "first_response_n": first["n"],
+        "resolution_p50": resolution["p50"],
+        "resolution_p90": resolution["p90"],
+        "resolution_n": resolution["n"],
+        "business_hours": f.business_hours,
+    }
+
+
+def totals(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Period totals: tickets created/resolved/reopened, messages by direction and sender
+    type, unique contacts, reply times, queue wait, handling, AI share and reservations."""
+    in_period = {"gte": f.start, "lt": f.end}
+    created = Q(created_at__gte=f.start, created_at__lt=f.end)
+    resolved = Q(resolved_at__gte=f.start, resolved_at__lt=f.end)
+    reopened = Q(reopened_at__gte=f.start, reopened_at__lt=f.end)
+    tickets = (
+        tickets_qs(company, f)
+        .filter(created | resolved | reopened)
+        .aggregate(
+            created=Count("pk", filter=created),
+            resolved=Count("pk", filter=resolved),
+            reopened=Count("pk", filter=reopened),
+        )
+    )
+    by_kind: dict[str, int] = defaultdict(int)
+    for row in message_rollup(company, f, shared):
+        by_kind[f"{row['direction']}_{row['sender_type']}"] += row["n"]
+    unique_contacts = (
+        messages_qs(company, f)
+        .filter(direction=Direction.INBOUND)
+        .aggregate(n=Count("conversation__contact_id", distinct=True))["n"]
+    )
+    rt_counts = response_times_qs(company, f).aggregate(
+        replies=Count("pk"),
+        bot_replies=Count("pk", filter=BOT),
+        firsts=Count("pk", filter=Q(is_first=True)),
+        bot_firsts=Count("pk", filter=Q(is_first=True) & BOT),
+    )
+    rt, tk = _period_stats(company, f, shared)
+    reservations = (
+        LogEntry.objects.for_company(company)
+        .filter(
+            source=AI_RESERVATION_SOURCE,
+            created_at__gte=in_period["gte"],
+            created_at__lt=in_period["lt"],
+        )
+        .count()
+    )
+    inbound = sum(v for k, v in by_kind.items() if k.startswith(f"{Direction.INBOUND}_"))
+    outbound = sum(v for k, v in by_kind.items() if k.startswith(f"{Direction.OUTBOUND}_"))
+    return {
+        "tickets_created": tickets["created"],
+        "tickets_resolved": tickets["resolved"],
+        "tickets_reopened": tickets["reopened"],
+        "messages_in": inbound,
+        "messages_out": outbound,
+        "messages_by_sender": {
+            s.value: by_kind.get(f"{Direction.OUTBOUND}_{s.value}", 0)
+            + by_kind.get(f"{Direction.INBOUND}_{s.value}", 0)
+            for s in SenderType
+        },
+        "unique_contacts": unique_contacts,
+        "replies": rt_counts["replies"],
+        "bot_replies": rt_counts["bot_replies"],
+        "ai_share_replies": _share(rt_counts["bot_replies"], rt_counts["replies"]),
+        "ai_share_first_responses": _share(rt_counts["bot_firsts"], rt_counts["firsts"]),
+        "ai_reservations": reservations,
+        "reply": rt.get("reply", _empty_stats()),
+        "bot_reply": rt.get("bot_reply", _empty_stats()),
+        "first_response": rt.get("first_response", _empty_stats()),
+        "resolution": tk.get("resolution", _empty_stats()),
+        "handling": tk.get("handling", _empty_stats()),
+        "queue_wait": tk.get("queue_wait", _empty_stats()),
+    }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return None if not whole else part / whole
+
+
+def timeseries(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Per-day volume (in/out) and response-time trend (agents), per-hour volume
+    (customer messages)."""
+    tz = company.tzinfo
+    shared = {} if shared is None else shared
+    daily: dict[str, dict[str, Any]] = {
+        d.isoformat(): {
+            "date": d.isoformat(),
+            "in": 0,
+            "out": 0,
+            "first_response_p50": None,
+            "reply_p50": None,
+        }
+        for d in f.days
+    }
+    for row in message_rollup(company, f, shared):
+        key = row["day"].isoformat()
+        if key in daily:
+            daily[key][row["direction"]] += row["n"]
+    reply, from_queue, _ = _rt_fields(f)
+    rt = response_times_qs(company, f).annotate(day=TruncDate("answered_at", tzinfo=tz))
+    trend = _grouped_stats(
+        rt,
+        {
+            "first_response_p50": (from_queue, AGENT & Q(is_first_agent=True)),
+            "reply_p50": (reply, AGENT),
+        },
+        "day",
+    )
+    for day, per in trend.items():
+        if day is not None and day.isoformat() in daily:
+            for metric, stats in per.items():
+                daily[day.isoformat()][metric] = stats["p50"]
+    heat = heatmap(company, f, shared)
+    hourly = [{"hour": h, "count": sum(heat["cells"][d][h] for d in range(7))} for h in range(24)]
+    return {"daily": list(daily.values()), "hourly": hourly}
+
+
+def heatmap(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Customer messages by weekday (0 = Monday) x hour, in the company's time zone."""
+    cells = [[0] * 24 for _ in range(7)]
+    for row in message_rollup(company, f, shared):
+        if row["direction"] == Direction.INBOUND:
+            cells[row["day"].weekday()][row["hr"]] += row["n"]
+    return {"cells": cells, "timezone": company.timezone}
+
+
+def agent_table(company: Company, f: MetricsFilter) -> list[dict[str, Any]]:
+    """One row per agent (active members, plus anyone who answered in the period):
+    tickets and messages they sent, first response (from assignment) and reply time
+    p50/p90, resolution p50 of tickets assigned to them. Bot replies never count."""
+    members = (
+        Membership.objects.for_company(company)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+    if f.agent_id:
+        members = members.filter(user_id=f.agent_id)
+    sent: dict[int, dict[str, int]] = {}
+    # Messages an agent sent, whoever the ticket is assigned to now.
+    sent_qs = messages_qs(company, replace(f, agent_id=None)).filter(
+        direction=Direction.OUTBOUND, sender_type=SenderType.AGENT, sender_user__isnull=False
+    )
+    if f.agent_id:
+        sent_qs = sent_qs.filter(sender_user_id=f.agent_id)
+    for row in (
+        sent_qs.values("sender_user_id")
+        .annotate(
+            messages=Count("pk"),
+            tickets=Count("ticket_id", distinct=True),
+            slots=Count(ActivitySlot("created_at"), distinct=True),
+        )
+        .order_by()
+    ):
+        sent[row["sender_user_id"]] = {
+            "messages": row["messages"],
+            "tickets": row["tickets"],
+            "slots": row["slots"],
+        }
+    rt = _rt_stats(company, f, "responder_id")
+    tk = _ticket_stats(company, f, "assignee_id")
+    rows = []
+    seen: set[int] = set()
+    for m in members:
+        seen.add(m.user_id)
+        if not m.is_active and m.user_id not in sent and m.user_id not in rt:
+            continue
+        rows.append(_agent_row(m.user_id, m.user.display_name, m.user.email, sent, rt, tk))
+    return rows
+
+
+def _agent_row(
+    user_id: int, name: str, email: str, sent: dict, rt: dict, tk: dict
+) -> dict[str, Any]:
+    r, t = rt.get(user_id, {}), tk.get(user_id, {})
+    first = r.get("agent_first_response", _empty_stats())
+    reply = r.get("reply", _empty_stats())
+    resolution = t.get("resolution", _empty_stats())
+    return {
+        "agent_id": user_id,
+        "name": name,
+        "email": email,
+        "tickets": sent.get(user_id, {}).get("tickets", 0),
+        "messages": sent.get(user_id, {}).get("messages", 0),
+        "replies": reply["n"],
+        "first_response_p50": first["p50"],
+        "first_response_p90": first["p90"],
+        "reply_p50": reply["p50"],
+        "reply_p90": reply["p90"],
+        "resolved": resolution["n"],
+        "resolution_p50": resolution["p50"],
+        # Presence lives only in Redis (no sessions are stored): online time is
+        # approximated by the 15-minute slots in which the agent sent a message
+        # (docs/metrics.md). None when they sent nothing.
+        "online_seconds": (sent[user_id]["slots"] * ACTIVITY_SLOT_SECONDS)
+        if user_id in sent
+        else None,
+    }
+
+
+def queue_table(company: Company, f: MetricsFilter) -> list[dict[str, Any]]:
+    """One row per queue: tickets created in the period, first response from entering the
+    queue (agents only), reply time and resolution medians."""
+    queues = list(Queue.objects.for_company(company).order_by("order", "name"))
+    if f.queue_id:
+        queues = [q for q in queues if q.pk == f.queue_id]
+    created = {
+        row["queue_id"]: row["n"]
+        for row in tickets_qs(company, f)
+        .filter(created_at__gte=f.start, created_at__lt=f.end)
+        .values("queue_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    rt = _rt_stats(company, f, "queue_id")
+    tk = _ticket_stats(company, f, "queue_id")
+    rows = []
+    for q in queues:
+        r, t = rt.get(q.pk, {}), tk.get(q.pk, {})
+        first = r.get("first_response", _empty_stats())
+        rows.append(
+            {
+                "queue_id": q.pk,
+                "name": q.name,
+                "color": q.color,
+                "tickets_created": created.get(q.pk, 0),
+                "first_response_p50": first["p50"],
+                "first_response_p90": first["p90"],
+                "reply_p50": r.get("reply", _empty_stats())["p50"],
+                "resolution_p50": t.get("resolution", _empty_stats())["p50"],
+                "queue_wait_p50": t.get("queue_wait", _empty_stats())["p50"],
+            }
+        )
+    return rows
+
+
+def dashboard(company: Company, f: MetricsFilter) -> dict[str, Any]:
+    """Everything the dashboard page shows; the API and CSV reuse the same pieces."""
+    shared: dict[str, Any] = {}
+    return {
+        "cards": cards(company, f, shared),
+        "totals": totals(company, f, shared),
+        "timeseries": timeseries(company, f, shared),
+        "heatmap": heatmap(company, f, shared),
+        "agents": agent_table(company, f),
+        "queues": queue_table(company, f),
+    }
+
+
+# --- per-ticket rows (CSV) ---------------------------------------------------------------
+
+
+def ticket_rows(company: Company, f: MetricsFilter, chunk_size: int = 2000) -> Iterator[dict]:
+    """Tickets created, resolved or answered in the period, one dict each, streamed.
+    First response is the ticket's first agent reply in the period (from its queue)."""
+    from django.db.models import OuterRef, Subquery
+
+    _, from_queue, _ = _rt_fields(f)
+    first_rt = (
+        ResponseTime.objects.for_company(company)
+        .filter(
+            ticket=OuterRef("pk"),
+            is_first_agent=True,
+            answered_at__gte=f.start,
+            answered_at__lt=f.end,
+        )
+        .order_by("answered_at")
+    )
+    bot_first_rt = ResponseTime.objects.for_company(company).filter(
+        ticket=OuterRef("pk"),
+        is_first=True,
+        responder_type=ResponderType.BOT,
+        answered_at__gte=f.start,
+        answered_at__lt=f.end,
+    )
+    qs = (
+        tickets_qs(company, f)
+        .filter(
+            Q(created_at__gte=f.start, created_at__lt=f.end)
+            | Q(resolved_at__gte=f.start, resolved_at__lt=f.end)
+        )
+        .annotate(
+            _first=Subquery(first_rt.values(from_queue)[:1]),
+            _bot_first=Subquery(bot_first_rt.values("pk")[:1]),
+        )
+        .values(
+            "pk",
+            "number",
+            "status",
+            "priority",
+            "created_at",
+            "reopened_at",
+            "resolved_at",
+            "assigned_at",
+            "queued_at",
+            "queue_id",
+            "queue__name",
+            "assignee_id",
+            "assignee__email",
+            "conversation__integration__kind",
+            "contact__name",
+            "contact__phone",
+            "reopen_count",
+            "tags",
+            "_first",
+            "_bot_first",
+        )
+        .order_by("number")
+    )
+    queues = {q.pk: q for q in Queue.objects.for_company(company)} if f.business_hours else {}
+    for row in qs.iterator(chunk_size=chunk_size):
+        durations = ticket_durations(company, row, f, queues)
+        yield {
+            "number": row["number"],
+            "status": row["status"],
+            "priority": row["priority"],
+            "queue": row["queue__name"] or "",
+            "assignee": row["assignee__email"] or "",
+            "channel": row["conversation__integration__kind"] or "",
+            "contact": row["contact__name"] or row["contact__phone"] or "",
+            "tags": ",".join(row["tags"] or []),
+            "created_at": row["created_at"],
+            "resolved_at": row["resolved_at"],
+            "reopen_count": row["reopen_count"],
+            "first_response_seconds": row["_first"],
+            "answered_first_by_ai": row["_bot_first"] is not None,
+            "resolution_seconds": durations["resolution"],
+            "handling_seconds": durations["handling"],
+            "queue_wait_seconds": durations["queue_wait"],
+        }
+
+
+# --- clients, logs, global ---------------------------------------------------------------
+
+
+def clients(company: Company, search: str = "") -> QuerySet[Any]:
+    """Contacts with their last activity, ticket count and channel kinds."""
+    qs = Contact.objects.for_company(company)
+    search = search.strip()
+    if search:
+        qs = qs.filter(
+            Q(name__icontains=search) | Q(phone__icontains=search) | Q(email__icontains=search)
+        )
+    return qs.annotate(
+        ticket_count=Count("tickets", distinct=True),
+    ).order_by(F("last_activity_at").desc(nulls_last=True), "-pk")
+
+
+def channels_for(company: Company, contact_ids: list[int]) -> dict[int, list[str]]:
+    """The integration kinds each contact talked on (one query for a page of contacts)."""
+    from conversations.models import Conversation
+
+    out: dict[int, list[str]] = defaultdict(list)
+    for contact_id, kind in (
+        Conversation.objects.for_company(company)
+        .filter(contact_id__in=contact_ids)
+        .values_list("contact_id", "integration__kind")
+        .distinct()
+        .order_by("contact_id", "integration__kind")
+    ):
+        out[contact_id].append(kind)
+    return out
+
+
+def log_entries(company: Company, *, level: str = "", source: str = "") -> QuerySet[LogEntry]:
+    qs = LogEntry.objects.for_company(company).select_related("integration")
+    if level:
+        qs = qs.filter(level=level)
+    if source:
+        qs = qs.filter(source=source)
+    return qs.order_by("-created_at", "-pk")
+
+
+def log_sources(company: Company) -> list[str]:
+    return list(
+        LogEntry.objects.for_company(company)
+        .values_list("source", flat=True)
+        .distinct()
+        .order_by("source")
+    )
+
+
+def error_summary(company: Company, now: datetime | None = None) -> dict[str, int]:
+    now = now or timezone.now()
+    since = now - timedelta(hours=24)
+    return {
+        "errors_24h": LogEntry.objects.for_company(company)
+        .filter(level=LogLevel.ERROR, created_at__gte=since)
+        .count(),
+        "failed_webhooks": WebhookEvent.objects.for_company(company)
+        .filter(status=WebhookStatus.FAILED)
+        .count(),
+        "failed_sends": Message.objects.for_company(company)
+        .filter(delivery_status="failed")
+        .count(),
+    }
+
+
+def recent_errors(company: Company, limit: int = 20) -> list[LogEntry]:
+    since = timezone.now() - timedelta(hours=24)
+    return list(log_entries(company, level=LogLevel.ERROR).filter(created_at__gte=since)[:limit])
+
+
+def failed_webhooks(company: Company, limit: int = 50) -> list[WebhookEvent]:
+    return list(
+        WebhookEvent.objects.for_company(company)
+        .filter(status=WebhookStatus.FAILED)
+        .select_related("integration")
+        .defer("body")
+        .order_by("-received_at")[:limit]
+    )
+
+
+def failed_sends(company: Company, limit: int = 50) -> list[Message]:
+    return list(
+        Message.objects.for_company(company)
+        .filter(delivery_status="failed")
+        .select_related("ticket", "conversation__integration")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def global_overview(now: datetime | None = None) -> list[dict[str, Any]]:
+    """Superusers only: one row per company (a fixed number of grouped queries)."""
+    now = now or timezone.now()
+    day, week = now - timedelta(hours=24), now - timedelta(days=7)
+
+    def per_company(qs: QuerySet, **agg: Any) -> dict[int, dict[str, int]]:
+        return {r["company_id"]: r for r in qs.values("company_id").annotate(**agg).order_by()}
+
+    tickets = per_company(
+        Ticket.objects.all(),
+        tickets=Count("pk"),
+        active=Count("pk", filter=Q(status__in=ACTIVE_STATUSES)),
+    )
+    messages = per_company(
+        Message.objects.all(),
+        messages=Count("pk"),
+        messages_7d=Count("pk", filter=Q(created_at__gte=week)),
+    )
+    contacts = per_company(Contact.objects.all(), contacts=Count("pk"))
+    errors = per_company(
+        LogEntry.objects.filter(level=LogLevel.ERROR, created_at__gte=week),
+        errors_7d=Count("pk"),
+        errors_24h=Count("pk", filter=Q(created_at__gte=day)),
+    )
+    rows = []
+    for company in Company.objects.order_by("name"):
+        pk = company.pk
+        rows.append(
+            {
+                "company": company,
+                "tickets": tickets.get(pk, {}).get("tickets", 0),
+                "active_tickets": tickets.get(pk, {}).get("active", 0),
+                "messages": messages.get(pk, {}).get("messages", 0),
+                "messages_7d": messages.get(pk, {}).get("messages_7d", 0),
+                "contacts": contacts.get(pk, {}).get("contacts", 0),
+                "errors_24h": errors.get(pk, {}).get("errors_24h", 0),
+                "errors_7d": errors.get(pk, {}).get("errors_7d", 0),
+            }
+        )
+    return rows

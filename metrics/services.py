@@ -1,0 +1,129 @@
+"""Writes of the metrics app: recording response times as replies are stored.
+
+``response_time_record`` runs as a ``conversations.hooks.message_stored`` hook, inside the
+pipeline's transaction, right after the reply is stored and BEFORE anything clears the
+ticket's ``waiting_since`` -- or, when the pipeline clears it first, with the previous value
+in ``MessageContext.extra["waiting_since"]`` (docs/contracts.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.db.models import Q
+
+from integrations.base import Direction, SenderType
+from tickets.services.hours import business_seconds_between
+
+from .models import ResponderType, ResponseTime
+
+if TYPE_CHECKING:
+    from conversations.hooks import MessageContext
+    from conversations.models import Message
+    from tickets.models import Ticket
+
+_MISSING = object()
+
+
+def _opened_at(ticket: Ticket) -> datetime:
+    """Start of the ticket's current cycle: its last reopen, else its creation."""
+    return ticket.reopened_at or ticket.created_at
+
+
+def _clock(start: datetime | None, floor: datetime, end: datetime) -> datetime | None:
+    """A clock start no earlier than the cycle's start and no later than the reply."""
+    if start is None:
+        return None
+    return min(max(start, floor), end)
+
+
+def response_time_record(message: Message, context: MessageContext) -> ResponseTime | None:
+    """Record one ResponseTime when ``message`` answers waiting customer messages.
+
+    Counts only outbound, non-private replies sent by an agent or the bot; system
+    messages, notes and inbound messages never count. ``is_first`` marks the first reply
+    of the ticket's current cycle (a reopen starts a new cycle, see ``Ticket.reopen_count``
+    and ``Ticket.reopened_at``); ``is_first_agent`` the first reply by a person, which is
+    what agent metrics use. Sets ``Ticket.first_response_at`` on the cycle's first reply.
+    """
+    if (
+        message.direction != Direction.OUTBOUND
+        or message.is_private
+        or message.sender_type not in (SenderType.AGENT, SenderType.BOT)
+    ):
+        return None
+    ticket = context.ticket if context.ticket is not None else message.ticket
+    if ticket is None:
+        return None
+    waited = context.extra.get("waiting_since", _MISSING)
+    waited_since = ticket.waiting_since if waited is _MISSING else waited
+    if waited_since is None:
+        return None  # nothing was waiting: a follow-up, not an answer
+    answered_at = message.created_at
+    if answered_at < waited_since:
+        answered_at = waited_since  # platform clocks disagree by a little: never negative
+
+    is_bot = message.sender_type == SenderType.BOT
+    cycle = ticket.reopen_count
+    opened = _opened_at(ticket)
+    # The firsts already recorded in this cycle. reopened_at guards the case where a
+    # reopen did not bump reopen_count: rows before the reopen belong to the old cycle.
+    earlier = (
+        ResponseTime.objects.for_company(ticket.company_id)
+        .filter(ticket=ticket, cycle=cycle)
+        .filter(Q(is_first=True) | Q(is_first_agent=True))
+    )
+    if ticket.reopened_at is not None:
+        earlier = earlier.filter(answered_at__gte=ticket.reopened_at)
+    flags = set()
+    for first, first_agent in earlier.values_list("is_first", "is_first_agent"):
+        if first:
+            flags.add("first")
+        if first_agent:
+            flags.add("agent")
+    is_first = "first" not in flags
+    is_first_agent = not is_bot and "agent" not in flags
+
+    company = ticket.company
+    queue = ticket.queue
+    seconds = (answered_at - waited_since).total_seconds()
+    row = ResponseTime(
+        company_id=ticket.company_id,
+        ticket=ticket,
+        message=message,
+        responder_type=ResponderType.BOT if is_bot else ResponderType.AGENT,
+        responder_id=None if is_bot else message.sender_user_id,
+        queue_id=ticket.queue_id,
+        waited_since=waited_since,
+        answered_at=answered_at,
+        seconds=seconds,
+        business_seconds=business_seconds_between(company, waited_since, answered_at, queue),
+        is_first=is_first,
+        is_first_agent=is_first_agent,
+        cycle=cycle,
+    )
+    if is_first or is_first_agent:
+        queue_start = _clock(ticket.queued_at or opened, opened, answered_at)
+        if queue_start is not None:
+            row.seconds_from_queue = (answered_at - queue_start).total_seconds()
+            row.business_seconds_from_queue = business_seconds_between(
+                company, queue_start, answered_at, queue
+            )
+        if not is_bot:
+            assigned = _clock(ticket.assigned_at, opened, answered_at)
+            if assigned is not None and ticket.assignee_id is not None:
+                row.seconds_from_assignment = (answered_at - assigned).total_seconds()
+                row.business_seconds_from_assignment = business_seconds_between(
+                    company, assigned, answered_at, queue
+                )
+    row.save(force_insert=True)
+    if is_first:
+        ticket.first_response_at = answered_at
+        type(ticket).objects.filter(pk=ticket.pk).update(first_response_at=answered_at)
+    return row
+
+
+def record_on_message_stored(message: Message, context: MessageContext) -> None:
+    """The ``message_stored`` hook (registered in MetricsConfig.ready)."""
+    response_time_record(message, context)
