@@ -150,12 +150,24 @@ TEMPLATES = [
 # --- data -----------------------------------------------------------------------------
 
 DATABASE_URL = env("DATABASE_URL")
+# Under daphne (ASGI) every request runs its sync code in a fresh thread, so persistent
+# per-thread connections pile up instead of being reused: production should set
+# DB_POOL_SIZE (psycopg's pool, per process), which requires CONN_MAX_AGE=0.
+DB_POOL_SIZE = int(env("DB_POOL_SIZE", "0"))
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=int(env("DB_CONN_MAX_AGE", "60")), conn_health_checks=True
+            DATABASE_URL,
+            conn_max_age=0 if DB_POOL_SIZE else int(env("DB_CONN_MAX_AGE", "60")),
+            conn_health_checks=not DB_POOL_SIZE,
         )
     }
+    if DB_POOL_SIZE:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_SIZE,
+            "timeout": 10,
+        }
 else:
     DATABASES = {
         "default": {
@@ -293,6 +305,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"WebhookStatusEnum": "integrations.models.WebhookStatus"},
 }
 
 # --- web security ---------------------------------------------------------------------
@@ -440,3 +453,8 @@ AI_SWEEP_ACTIVITY_SECONDS = int(env("AI_SWEEP_ACTIVITY_SECONDS", "300"))
 if TESTING:
     # Speed knob only (STYLE.md rule 14): tasks still never run eagerly.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Presence (tickets.presence): an agent stays "online" this long after their last
+# websocket closed; a connection without heartbeat expires after the TTL.
+PRESENCE_GRACE_SECONDS = int(env("PRESENCE_GRACE_SECONDS", "120"))
+PRESENCE_CONNECTION_TTL = int(env("PRESENCE_CONNECTION_TTL", "90"))
