@@ -67,7 +67,7 @@ def main() -> int:
     parser.add_argument("--bursts", type=int, default=3, help="bursts per conversation")
     parser.add_argument("--buffer", type=float, default=2.0, help="buffer seconds")
     parser.add_argument("--latency", type=float, default=0.5, help="fake model latency (s)")
-    parser.add_argument("--concurrency", type=int, default=4, help="worker threads")
+    parser.add_argument("--concurrency", type=int, default=10, help="worker threads")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
@@ -162,10 +162,17 @@ def main() -> int:
         env=env,
         start_new_session=True,
     )
-    time.sleep(4)  # worker boot
+    from atende.celery import app as celery_app
+
+    boot = time.monotonic()
+    while not celery_app.control.ping(timeout=1.0):  # wait until the worker consumes
+        if worker.poll() is not None or time.monotonic() - boot > 120:
+            print("The Celery worker did not start.")
+            return 2
+    print(f"worker ready after {time.monotonic() - boot:.1f} s")
 
     # Burst plan: list of (conversation index, [gaps before each message]).
-    quiet = args.buffer + args.latency + 2.5
+    quiet = args.buffer + args.latency + 4.0
     bursts: list[dict] = []
     plan: dict[int, list[list[float]]] = {}
     for c in range(args.conversations):
@@ -179,7 +186,7 @@ def main() -> int:
 
     def customer(c: int) -> None:
         try:
-            time.sleep(rng.uniform(0, args.buffer))  # staggered starts
+            time.sleep(rng.uniform(0, 6))  # customers do not all start at once
             contact = ContactInfo(external_id=f"b{c}", name=f"Cliente {c}", phone=f"+55119{c:08d}")
             for b, gaps in enumerate(plan[c]):
                 ids = []

@@ -368,10 +368,12 @@ def _finish_log(
 
 
 def _lock_rows(burst: Burst) -> tuple[Conversation, Ticket]:
+    # Ticket first, then conversation: the order ingest and outbound take them in
+    # (found by bench/ai_buffer.py as a deadlock when reversed).
+    ticket = Ticket.objects.select_for_update().get(pk=burst.ticket.pk)
     conversation = Conversation.objects.select_for_update().get(
         pk=burst.conversation.pk, company_id=burst.conversation.company_id
     )
-    ticket = Ticket.objects.select_for_update().get(pk=burst.ticket.pk)
     return conversation, ticket
 
 
@@ -508,15 +510,20 @@ def send_part(*, company_id: int, log_id: int, index: int) -> str:
     if record is None or index < 2 or index > len(record.parts):
         return "nothing"
     key = f"ai:{record.last_message_id}:{index}"
+    conversation = Conversation.objects.get(pk=record.conversation_id, company_id=company_id)
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(
-            pk=record.conversation_id, company_id=company_id
+        # Same lock order as ingest/outbound: ticket, then conversation.
+        ticket = (
+            Ticket.objects.for_company(company_id)
+            .select_for_update()
+            .filter(conversation=conversation, status__in=ACTIVE_STATUSES)
+            .first()
         )
-        if Message.objects.filter(conversation=conversation, idempotency_key=key).exists():
-            return "duplicate"
-        ticket = _active_ticket(company_id, conversation)
         if ticket is None or ticket.ai_paused or ticket.assignee_id is not None:
             return "paused"  # staff took over mid-reply: they continue
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if Message.objects.filter(conversation=conversation, idempotency_key=key).exists():
+            return "duplicate"
         message = bridge.send_bot_message(
             ticket=ticket, content=record.parts[index - 1], idempotency_key=key
         )
