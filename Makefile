@@ -50,6 +50,10 @@ test: $(STAMP) messages
 	$(BIN)/python manage.py embedded_redis start --if-needed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Needs DATABASE_URL (PostgreSQL) and REDIS_URL; see bench/README.md. BENCH_ARGS=--messages 5000
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,6 +78,24 @@ class EpochDiff(Func):
     template = "EXTRACT(EPOCH FROM (%(expressions)s))"
     arg_joiner = " - "
     output_field = FloatField()
+
+
+ACTIVITY_SLOT_SECONDS = 15 * 60
+
+
+class ActivitySlot(Func):
+    """The 15-minute slot (an integer) an instant falls in."""
+
+    template = f"FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / {ACTIVITY_SLOT_SECONDS})"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template=f"CAST(strftime('%%%%s', %(expressions)s) / {ACTIVITY_SLOT_SECONDS} AS INTEGER)",
+            **extra,
+        )
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -365,11 +384,15 @@ def _ticket_stats(
 
 def live_counts(company: Company, f: MetricsFilter) -> dict[str, int]:
     """Right-now figures (not limited to the period): open, waiting, unread."""
-    active = Q(status__in=ACTIVE_STATUSES)
-    row = tickets_qs(company, f).aggregate(
-        open=Count("pk", filter=active),
-        waiting=Count("pk", filter=active & Q(waiting_since__isnull=False)),
-        unread=Coalesce(Sum("unread_count", filter=active), 0),
+    # Only active tickets are read (the (company, status, ...) index), not the history.
+    row = (
+        tickets_qs(company, f)
+        .filter(status__in=ACTIVE_STATUSES)
+        .aggregate(
+            open=Count("pk"),
+            waiting=Count("pk", filter=Q(waiting_since__isnull=False)),
+            unread=Coalesce(Sum("unread_count"), 0),
+        )
     )
     return {"open": row["open"], "waiting": row["waiting"], "unread": row["unread"]}
 
@@ -562,16 +585,26 @@ def agent_table(company: Company, f: MetricsFilter) -> list[dict[str, Any]]:
     if f.agent_id:
         members = members.filter(user_id=f.agent_id)
     sent: dict[int, dict[str, int]] = {}
+    # Messages an agent sent, whoever the ticket is assigned to now.
+    sent_qs = messages_qs(company, replace(f, agent_id=None)).filter(
+        direction=Direction.OUTBOUND, sender_type=SenderType.AGENT, sender_user__isnull=False
+    )
+    if f.agent_id:
+        sent_qs = sent_qs.filter(sender_user_id=f.agent_id)
     for row in (
-        messages_qs(company, f)
-        .filter(
-            direction=Direction.OUTBOUND, sender_type=SenderType.AGENT, sender_user__isnull=False
+        sent_qs.values("sender_user_id")
+        .annotate(
+            messages=Count("pk"),
+            tickets=Count("ticket_id", distinct=True),
+            slots=Count(ActivitySlot("created_at"), distinct=True),
         )
-        .values("sender_user_id")
-        .annotate(messages=Count("pk"), tickets=Count("ticket_id", distinct=True))
         .order_by()
     ):
-        sent[row["sender_user_id"]] = {"messages": row["messages"], "tickets": row["tickets"]}
+        sent[row["sender_user_id"]] = {
+            "messages": row["messages"],
+            "tickets": row["tickets"],
+            "slots": row["slots"],
+        }
     rt = _rt_stats(company, f, "responder_id")
     tk = _ticket_stats(company, f, "assignee_id")
     rows = []
@@ -604,8 +637,12 @@ def _agent_row(
         "reply_p90": reply["p90"],
         "resolved": resolution["n"],
         "resolution_p50": resolution["p50"],
-        # No presence sessions are stored yet (docs/metrics.md): unknown, not zero.
-        "online_seconds": None,
+        # Presence lives only in Redis (no sessions are stored): online time is
+        # approximated by the 15-minute slots in which the agent sent a message
+        # (docs/metrics.md). None when they sent nothing.
+        "online_seconds": (sent[user_id]["slots"] * ACTIVITY_SLOT_SECONDS)
+        if user_id in sent
+        else None,
     }
 
 

@@ -199,6 +199,10 @@ def test_a_webhook_appears_live_with_counts_and_sound_and_the_reply_reaches_the_
     # The delivery status travels back to the page.
     page.wait_for_selector('.msg-out .ticks[data-status="sent"]', timeout=10000)
     shots(page, "ticket-replied")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    shots(page, "ticket-on-a-phone")
+    page.goto(f"{live_app}/app/loja-azul/")
+    shots(page, "inbox-on-a-phone")
     context.close()
 
 

@@ -26,7 +26,9 @@ CW_TOKEN = "cw-token"
 @pytest.fixture
 def published(monkeypatch) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
-    monkeypatch.setattr(realtime, "send_now", lambda groups, payload: sent.append(payload))
+    monkeypatch.setattr(
+        realtime, "_send_many", lambda messages: sent.extend(payload for _g, payload, _a in messages)
+    )
     return sent
 
 

@@ -254,3 +254,61 @@ def test_an_outsider_gets_404_on_the_inbox_and_ticket_pages(company, outsider, c
         "/app/loja-azul/inbox/sound/",
     ):
         assert client.post(url, {"content": "x", "action": "accept"}).status_code == 404
+
+
+def test_a_reply_from_the_composer_is_stored_pending_and_sent_after_commit(
+    company, agent, client_for, world, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    ticket = world["mine"]
+    url = f"/app/loja-azul/tickets/{ticket.number}/reply/"
+    with (
+        mock.patch("integrations.tasks.send_message.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client_for(agent).post(
+            url,
+            {"content": "Já estou verificando", "mode": "reply"},
+            HTTP_ACCEPT="application/json",
+        )
+    assert response.status_code == 200
+    message = ticket.messages.get()
+    assert message.direction == "out" and message.delivery_status == "pending"
+    assert message.sender_user == agent and not message.is_private
+    assert (
+        response.json()["key"] == f"m{message.pk}"
+        and "Já estou verificando" in response.json()["html"]
+    )
+    delay.assert_called_once_with(company.pk, message.pk)
+
+
+def test_a_private_note_is_never_sent(
+    company, agent, client_for, world, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    ticket = world["mine"]
+    with (
+        mock.patch("integrations.tasks.send_message.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client_for(agent).post(
+            f"/app/loja-azul/tickets/{ticket.number}/reply/",
+            {"content": "cliente pediu desconto", "mode": "note"},
+            HTTP_ACCEPT="application/json",
+        )
+    assert response.status_code == 200
+    assert ticket.messages.get().is_private is True
+    assert "msg-note" in response.json()["html"]
+    delay.assert_not_called()
+
+
+def test_an_empty_reply_is_a_clear_400(company, agent, client_for, world):
+    response = client_for(agent).post(
+        f"/app/loja-azul/tickets/{world['mine'].number}/reply/",
+        {"content": "  "},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 400 and response.json()["error"]
+    assert not world["mine"].messages.exists()
