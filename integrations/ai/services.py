@@ -451,6 +451,7 @@ def _save_reply(
                 burst.ai,
                 ticket,
                 note=_("AI hand-off: %(summary)s") % {"summary": runner.handoff_summary},
+                reason="ai_handoff",
             )
         status = ReplyStatus.SENDING if len(parts) > 1 else ReplyStatus.SENT
         _finish_log(record, usage, runner, status=status, parts=parts, message_ids=message_ids)
@@ -458,12 +459,12 @@ def _save_reply(
     return "handoff" if runner.handoff_summary is not None else "replied"
 
 
-def _handoff(ai: AISettings, ticket: Ticket, *, note: str) -> None:
+def _handoff(ai: AISettings, ticket: Ticket, *, note: str, reason: str) -> None:
     if ai.handoff_queue_id and ai.handoff_queue is not None:
         bridge.transfer(ticket=ticket, queue=ai.handoff_queue, note=note)
     else:
         bridge.add_note(ticket=ticket, note=note)
-    bridge.pause_ai(ticket=ticket, reason=note)
+    bridge.pause_ai(ticket=ticket, reason=reason)
 
 
 def reply_fallback(*, burst: Burst, error: str) -> str:
@@ -483,7 +484,7 @@ def reply_fallback(*, burst: Burst, error: str) -> str:
                 "error": error[:300]
             }
         if not ticket.ai_paused:
-            _handoff(burst.ai, ticket, note=note)
+            _handoff(burst.ai, ticket, note=note, reason="ai_failure")
         LogEntry.objects.create(
             company_id=conversation.company_id,
             level=LogLevel.ERROR,
