@@ -11,6 +11,7 @@ Ordering and concurrency contract (DESIGN.md):
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -401,13 +402,13 @@ def _after_save(burst: Burst, newer: Message | None, record: AIReplyLog | None) 
     if record is not None and len(record.parts) > 1:
         from .tasks import ai_send_part
 
-        pause = burst.ai.split_pause_seconds
+        pause, log_id = burst.ai.split_pause_seconds, record.pk
+
+        def send_later(index: int) -> None:
+            ai_send_part.apply_async((company_id, log_id, index), countdown=pause * (index - 1))
+
         for index in range(2, len(record.parts) + 1):
-            transaction.on_commit(
-                lambda i=index: ai_send_part.apply_async(
-                    (company_id, record.pk, i), countdown=pause * (i - 1)
-                )
-            )
+            transaction.on_commit(functools.partial(send_later, index))
     if newer is not None:
         ai = burst.ai
         since = newer.received_at
