@@ -93,7 +93,9 @@ class ActivitySlot(Func):
         return self.as_sql(
             compiler,
             connection,
-            template=f"CAST(strftime('%%%%s', %(expressions)s) / {ACTIVITY_SLOT_SECONDS} AS INTEGER)",
+            template=(
+                f"CAST(strftime('%%%%s', %(expressions)s) / {ACTIVITY_SLOT_SECONDS} AS INTEGER)"
+            ),
             **extra,
         )
 
