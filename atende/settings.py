@@ -158,7 +158,7 @@ if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
             DATABASE_URL,
-            conn_max_age=0 if DB_POOL_SIZE else int(env("DB_CONN_MAX_AGE", "60")),
+            conn_max_age=0 if DB_POOL_SIZE else int(env("DB_CONN_MAX_AGE", "0")),
             conn_health_checks=not DB_POOL_SIZE,
         )
     }
