@@ -71,7 +71,7 @@ def live_app(transactional_db: None, settings: Any) -> Iterator[str]:
         client.delete(key)
     # The child must not share the parent's sockets to PostgreSQL.
     connections.close_all()
-    process = DaphneProcess("127.0.0.1", _application)
+    process = DaphneProcess("127.0.0.1", _application, setup=_reset_after_fork)
     process.start()
     if not process.ready.wait(timeout=20):
         process.terminate()
@@ -83,6 +83,19 @@ def live_app(transactional_db: None, settings: Any) -> Iterator[str]:
         process.join(timeout=10)
         if process.is_alive():
             process.kill()
+
+
+def _reset_after_fork() -> None:
+    """In the forked server: threads do not survive fork, but asgiref's executors still
+    believe theirs exist (an earlier websocket test started them in this process), so
+    database_sync_to_async would queue work nobody runs. Give the child fresh ones."""
+    from concurrent.futures import ThreadPoolExecutor
+    from weakref import WeakKeyDictionary
+
+    from asgiref.sync import SyncToAsync
+
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    SyncToAsync.context_to_thread_executor = WeakKeyDictionary()  # type: ignore[assignment]
 
 
 def _application() -> Any:
