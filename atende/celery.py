@@ -15,3 +15,16 @@ app.autodiscover_tasks()
 def ping() -> str:
     """Proves a worker consumes the broker (used by the readiness docs and tests)."""
     return "pong"
+
+
+# Packages inside apps are not found by autodiscover_tasks() (it imports <app>.tasks only).
+app.autodiscover_tasks(["integrations.ai"])
+
+# The AI buffer's safety net: bursts whose reply task was lost get re-scheduled.
+# The ticket workflow: scheduled messages go out, absent agents give tickets back.
+app.conf.beat_schedule = {
+    **(app.conf.beat_schedule or {}),
+    "ai-sweep": {"task": "integrations.ai.tasks.ai_sweep", "schedule": 30.0},
+    "tickets-send-scheduled": {"task": "tickets.send_due_scheduled_messages", "schedule": 30.0},
+    "tickets-give-back": {"task": "tickets.give_back_offline_tickets", "schedule": 60.0},
+}

@@ -2,8 +2,10 @@
 
 from django.urls import path
 
-from tenants.consumers import CompanyConsumer
+from tickets.consumers import InboxConsumer
 
 websocket_urlpatterns = [
-    path("ws/companies/<slug:company_slug>/", CompanyConsumer.as_asgi()),
+    # The company socket: auth and tenancy (tenants.consumers.CompanyConsumer), extended
+    # with the inbox's groups, replay, presence and ticket subscriptions.
+    path("ws/companies/<slug:company_slug>/", InboxConsumer.as_asgi()),
 ]

@@ -150,12 +150,24 @@ TEMPLATES = [
 # --- data -----------------------------------------------------------------------------
 
 DATABASE_URL = env("DATABASE_URL")
+# Under daphne (ASGI) every request runs its sync code in a fresh thread, so persistent
+# per-thread connections pile up instead of being reused: production should set
+# DB_POOL_SIZE (psycopg's pool, per process), which requires CONN_MAX_AGE=0.
+DB_POOL_SIZE = int(env("DB_POOL_SIZE", "0"))
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=int(env("DB_CONN_MAX_AGE", "60")), conn_health_checks=True
+            DATABASE_URL,
+            conn_max_age=0 if DB_POOL_SIZE else int(env("DB_CONN_MAX_AGE", "0")),
+            conn_health_checks=not DB_POOL_SIZE,
         )
     }
+    if DB_POOL_SIZE:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_SIZE,
+            "timeout": 10,
+        }
     if DATABASES["default"]["ENGINE"].endswith("postgresql") and not env_bool("DB_JIT", False):
         # PostgreSQL's JIT compiles the metrics aggregates for seconds on every request
         # (measured in bench/metrics.py: 30-day dashboard 8.8 s with JIT, 3.4 s without).
@@ -288,6 +300,12 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 SPECTACULAR_SETTINGS = {
+    # Several models have a "status": name each choice set so the schema stays stable.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.TicketStatus",
+        "ScheduledStatusEnum": "tickets.models.ScheduledStatus",
+        "WebhookStatusEnum": "integrations.models.WebhookStatus",
+    },
     "TITLE": "Atende API",
     "DESCRIPTION": "Multi-tenant helpdesk API. Company routes live under "
     "/api/v1/companies/<slug>/ and need a JWT (POST /api/v1/auth/token/).",
@@ -297,6 +315,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"WebhookStatusEnum": "integrations.models.WebhookStatus"},
 }
 
 # --- web security ---------------------------------------------------------------------
@@ -431,9 +450,21 @@ WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES * 2, 2_621_440)
 # Outbound HTTP to platforms: timeouts in seconds.
 OUTBOUND_HTTP_TIMEOUT = float(env("OUTBOUND_HTTP_TIMEOUT", "10"))
+# Integration base URLs on loopback/private addresses (a self-hosted Chatwoot on the LAN).
+# Off in production so company admins cannot aim our workers at internal services.
+OUTBOUND_ALLOW_PRIVATE_URLS = env_bool("OUTBOUND_ALLOW_PRIVATE_URLS", DEBUG)
 OPENAI_BASE_URL = env("OPENAI_BASE_URL")
 OPENAI_API_KEY = env("OPENAI_API_KEY")
+# AI buffer sweeper: a burst waiting longer than its maximum wait + this margin is
+# re-scheduled, unless a reply attempt started within AI_SWEEP_ACTIVITY_SECONDS.
+AI_SWEEP_MARGIN_SECONDS = int(env("AI_SWEEP_MARGIN_SECONDS", "30"))
+AI_SWEEP_ACTIVITY_SECONDS = int(env("AI_SWEEP_ACTIVITY_SECONDS", "300"))
 
 if TESTING:
     # Speed knob only (STYLE.md rule 14): tasks still never run eagerly.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Presence (tickets.presence): an agent stays "online" this long after their last
+# websocket closed; a connection without heartbeat expires after the TTL.
+PRESENCE_GRACE_SECONDS = int(env("PRESENCE_GRACE_SECONDS", "120"))
+PRESENCE_CONNECTION_TTL = int(env("PRESENCE_CONNECTION_TTL", "90"))

@@ -2,18 +2,42 @@
 
 Group names: ``company.<id>.<topic>[.<id>]`` -- ASCII letters, digits, dots, under 100
 characters. Every module that publishes or subscribes takes its names from here.
+
+Every event about a ticket or a message carries a per-company sequence number taken at
+publish time (after commit) and is routed only to the groups allowed to see the ticket:
+supervisors, the ticket's queue, its assignee and the ticket page. A bounded per-company
+replay log in Redis lets a reconnecting browser ask for what it missed. The design (and
+why counts travel inside events) is in docs/realtime.md.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import json
+import logging
+from collections.abc import Iterable
 from typing import Any
 
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Sum
+
+logger = logging.getLogger(__name__)
+
+# How many events each company keeps for replay, and for how long (seconds).
+REPLAY_LOG_SIZE = int(getattr(settings, "REALTIME_REPLAY_SIZE", 1000))
+REPLAY_LOG_TTL = 24 * 3600
+# A reconnecting client that missed more visible events than this reloads instead.
+REPLAY_MAX_EVENTS = 300
+PREVIEW_CHARS = 140
 
 
 def company_group(company_id: int) -> str:
+    """Company-wide announcements that carry nothing about a ticket (never ticket events)."""
     return f"company.{company_id}.all"
 
 
@@ -33,12 +57,156 @@ def ticket_group(company_id: int, ticket_id: int) -> str:
     return f"company.{company_id}.ticket.{ticket_id}"
 
 
+def ticket_audience(
+    company_id: int, *, ticket_id: int, queue_id: int | None, assignee_id: int | None
+) -> list[str]:
+    """The groups allowed to hear about a ticket in this state (the visibility rule of
+    tickets.selectors.visible_tickets, expressed as groups)."""
+    groups = [supervisors_group(company_id)]
+    if queue_id:
+        groups.append(queue_group(company_id, queue_id))
+    if assignee_id:
+        groups.append(user_group(company_id, assignee_id))
+    groups.append(ticket_group(company_id, ticket_id))
+    return groups
+
+
+def member_groups(membership: Any) -> list[str]:
+    """The groups a member listens to on the inbox: supervisors and admins hear the whole
+    company; agents their queues and their own tickets. Runs one query for agents."""
+    from tickets.models import Queue
+
+    company_id = membership.company_id
+    if membership.is_supervisor:
+        return [supervisors_group(company_id)]
+    queue_ids = Queue.objects.for_company(company_id).filter(members=membership.user_id)
+    groups = [queue_group(company_id, qid) for qid in queue_ids.values_list("id", flat=True)]
+    groups.append(user_group(company_id, membership.user_id))
+    return groups
+
+
+# --- Redis: sequence numbers, replay log, last known audience --------------------------
+
+
+@functools.cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2, decode_responses=True
+    )
+
+
+def _key(company_id: int, name: str) -> str:
+    return f"{settings.REDIS_PREFIX}:rt:{company_id}:{name}"
+
+
+# INCR the company sequence and append the event to the replay log in one step, so a log
+# reader never sees seq N+1 without seq N (two publishers could otherwise interleave).
+_APPEND_LUA = """
+local seq = redis.call('INCR', KEYS[1])
+local entry = '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2)
+redis.call('ZADD', KEYS[2], seq, entry)
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -1 - tonumber(ARGV[2]))
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
+return seq
+"""
+
+
+def current_seq(company_id: int) -> int:
+    """The company's last published sequence number (0 when nothing was published)."""
+    try:
+        return int(_redis().get(_key(company_id, "seq")) or 0)
+    except redis.RedisError:
+        logger.warning("realtime: redis unavailable reading the sequence", exc_info=True)
+        return 0
+
+
+@functools.cache
+def _append_script() -> Any:
+    return _redis().register_script(_APPEND_LUA)
+
+
+def _append(company_id: int, entry: dict[str, Any]) -> int:
+    return int(
+        _append_script()(
+            keys=[_key(company_id, "seq"), _key(company_id, "log")],
+            args=[json.dumps(entry, separators=(",", ":")), REPLAY_LOG_SIZE, REPLAY_LOG_TTL],
+        )
+    )
+
+
+def replay(company_id: int, since: int, groups: Iterable[str]) -> list[dict[str, Any]] | None:
+    """Events after ``since`` that ``groups`` may see, oldest first; ``None`` when the client
+    must reload (the log no longer reaches back that far, or too much was missed)."""
+    wanted = set(groups)
+    client = _redis()
+    try:
+        seq = int(client.get(_key(company_id, "seq")) or 0)
+        if since > seq:  # the counter was reset (Redis flushed): the client can't trust its state
+            return None
+        if since == seq:
+            return []
+        oldest = client.zrange(_key(company_id, "log"), 0, 0, withscores=True)
+        if not oldest or int(oldest[0][1]) > since + 1:
+            return None
+        raw = client.zrangebyscore(_key(company_id, "log"), f"({since}", "+inf")
+    except redis.RedisError:
+        logger.warning("realtime: redis unavailable for replay", exc_info=True)
+        return None
+    out: list[dict[str, Any]] = []
+    for item in raw:
+        entry = json.loads(str(item))
+        payload = _payload_for(entry, wanted)
+        if payload is not None:
+            out.append(payload)
+            if len(out) > REPLAY_MAX_EVENTS:
+                return None
+    return out
+
+
+def _payload_for(entry: dict[str, Any], groups: set[str]) -> dict[str, Any] | None:
+    if groups & set(entry["groups"]):
+        return {**entry["payload"], "seq": entry["seq"], "replay": True}
+    if groups & set(entry.get("gone", ())):
+        return {**_removed(entry["payload"]), "seq": entry["seq"], "replay": True}
+    return None
+
+
+def _removed(payload: dict[str, Any]) -> dict[str, Any]:
+    """What a group that can no longer see a ticket is told: only that it left."""
+    ticket = payload.get("ticket") or {}
+    return {
+        "type": "ticket.removed",
+        "ticket": {"id": ticket.get("id"), "number": ticket.get("number")},
+    }
+
+
+# --- sending ---------------------------------------------------------------------------
+
+
 def send_now(groups: list[str], payload: dict[str, Any]) -> None:
+    """Send the same payload to several groups (no sequence number, no audience check)."""
+    _send_many([(group, payload, None) for group in dict.fromkeys(groups)])
+
+
+def _send_many(messages: list[tuple[str, dict[str, Any], list[str] | None]]) -> None:
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not messages:
         return
-    for group in dict.fromkeys(groups):
-        async_to_sync(layer.group_send)(group, {"type": "event.forward", "payload": payload})
+
+    async def send_all() -> None:
+        await asyncio.gather(
+            *(
+                layer.group_send(
+                    group, {"type": "event.forward", "payload": payload, "audience": audience}
+                )
+                for group, payload, audience in messages
+            )
+        )
+
+    try:
+        async_to_sync(send_all)()
+    except Exception:  # the replay log still has it: a reconnecting client catches up
+        logger.warning("realtime: group_send failed", exc_info=True)
 
 
 def publish_on_commit(groups: list[str], payload: dict[str, Any]) -> None:
@@ -46,22 +214,226 @@ def publish_on_commit(groups: list[str], payload: dict[str, Any]) -> None:
     transaction.on_commit(lambda: send_now(groups, payload))
 
 
-# --- the publishing API every service calls (filled in by the live helpdesk work) -------
+# --- payloads --------------------------------------------------------------------------
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def ticket_row(ticket: Any) -> dict[str, Any]:
+    """What an inbox row needs. ``ticket`` comes with contact, conversation__integration,
+    queue and assignee selected (see _load_ticket)."""
+    conversation = ticket.conversation
+    contact = ticket.contact
+    return {
+        "id": ticket.pk,
+        "number": ticket.number,
+        "status": ticket.status,
+        "queue": ticket.queue_id,
+        "queue_name": ticket.queue.name if ticket.queue_id else "",
+        "queue_color": ticket.queue.color if ticket.queue_id else "",
+        "assignee": ticket.assignee_id,
+        "assignee_name": ticket.assignee.display_name if ticket.assignee_id else "",
+        "contact": (conversation.group_name if conversation.is_group else "")
+        or contact.name
+        or contact.phone,
+        "phone": contact.phone,
+        "is_group": conversation.is_group,
+        "channel": conversation.integration.kind,
+        "priority": ticket.priority,
+        "tags": list(ticket.tags or []),
+        "unread": ticket.unread_count,
+        "ai_paused": ticket.ai_paused,
+        "waiting_since": _iso(ticket.waiting_since),
+        "last_message_at": _iso(ticket.last_message_at or ticket.created_at),
+    }
+
+
+def message_summary(message: Any) -> dict[str, Any]:
+    content = message.content or ""
+    return {
+        "id": message.pk,
+        "direction": message.direction,
+        "sender_type": message.sender_type,
+        "sender_name": message.sender_name,
+        "content_type": message.content_type,
+        "preview": content[:PREVIEW_CHARS],
+        "is_private": message.is_private,
+        "delivery_status": message.delivery_status,
+        "created_at": _iso(message.created_at),
+    }
+
+
+def _load_ticket(company_id: int, ticket_id: int) -> Any:
+    from tickets.models import Ticket
+
+    return (
+        Ticket.objects.for_company(company_id)
+        .select_related("contact", "conversation__integration", "queue", "assignee")
+        .filter(pk=ticket_id)
+        .first()
+    )
+
+
+# --- counts ----------------------------------------------------------------------------
+
+
+def counts_by_queue(company_id: int) -> dict[str, dict[str, int]]:
+    """Active tickets per queue ("0" = no queue): pending, open and unread messages."""
+    from tickets.models import ACTIVE_STATUSES, Ticket
+
+    out: dict[str, dict[str, int]] = {}
+    rows = (
+        Ticket.objects.for_company(company_id)
+        .filter(status__in=ACTIVE_STATUSES)
+        .values("queue_id", "status")
+        .annotate(n=Count("id"), unread=Sum("unread_count"))
+        .order_by()
+    )
+    for row in rows:
+        slot = out.setdefault(str(row["queue_id"] or 0), {"pending": 0, "open": 0, "unread": 0})
+        slot[row["status"]] = row["n"]
+        slot["unread"] += row["unread"] or 0
+    return out
+
+
+def counts_mine(company_id: int, user_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """Active tickets assigned to each user: how many and their unread messages."""
+    from tickets.models import ACTIVE_STATUSES, Ticket
+
+    ids = [uid for uid in set(user_ids) if uid]
+    out = {uid: {"open": 0, "unread": 0} for uid in ids}
+    if not ids:
+        return out
+    rows = (
+        Ticket.objects.for_company(company_id)
+        .filter(status__in=ACTIVE_STATUSES, assignee_id__in=ids)
+        .values("assignee_id")
+        .annotate(n=Count("id"), unread=Sum("unread_count"))
+        .order_by()
+    )
+    for row in rows:
+        out[row["assignee_id"]] = {"open": row["n"], "unread": row["unread"] or 0}
+    return out
+
+
+def _total(queues: dict[str, dict[str, int]]) -> dict[str, int]:
+    total = {"pending": 0, "open": 0, "unread": 0}
+    for slot in queues.values():
+        for key in total:
+            total[key] += slot[key]
+    return total
+
+
+def member_counts(membership: Any) -> dict[str, Any]:
+    """The counts a member's inbox shows, in the same shape the events carry."""
+    company_id = membership.company_id
+    queues = counts_by_queue(company_id)
+    mine = counts_mine(company_id, [membership.user_id])[membership.user_id]
+    if membership.is_supervisor:
+        return {"queues": queues, "total": _total(queues), "mine": mine}
+    from tickets.models import Queue
+
+    own = {
+        str(qid)
+        for qid in Queue.objects.for_company(company_id)
+        .filter(members=membership.user_id)
+        .values_list("id", flat=True)
+    }
+    visible = {qid: queues.get(qid, {"pending": 0, "open": 0, "unread": 0}) for qid in sorted(own)}
+    return {"queues": visible, "total": _total(visible), "mine": mine}
+
+
+def _counts_for(
+    group: str, company_id: int, queues: dict[str, dict[str, int]], mine: dict[int, dict[str, int]]
+) -> dict[str, Any]:
+    """The slice of the counts a group may see (supervisors: everything)."""
+    parts = group.split(".")
+    if parts[2] == "supervisors":
+        return {"queues": queues, "total": _total(queues)}
+    if parts[2] == "queue":
+        return {"queues": {parts[3]: queues.get(parts[3], {"pending": 0, "open": 0, "unread": 0})}}
+    if parts[2] == "user":
+        return {"mine": mine.get(int(parts[3]), {"open": 0, "unread": 0})}
+    return {}
+
+
+# --- the publishing API every service calls --------------------------------------------
+
+
+def _publish(company_id: int, ticket_id: int, event: str, extra: dict[str, Any]) -> None:
+    """Runs after commit: load the ticket as committed, work out who may see it (and who
+    could see it before and no longer can), sequence, log and send."""
+    ticket = _load_ticket(company_id, ticket_id)
+    if ticket is None:
+        return
+    groups = ticket_audience(
+        company_id, ticket_id=ticket.pk, queue_id=ticket.queue_id, assignee_id=ticket.assignee_id
+    )
+    client = _redis()
+    audience_key = _key(company_id, "aud")
+    now_seen = f"{ticket.queue_id or 0}:{ticket.assignee_id or 0}"
+    before: str | None
+    try:
+        before = str(client.hget(audience_key, str(ticket.pk)) or "") or None
+    except redis.RedisError:
+        before = None
+    gone: list[str] = []
+    old_assignee = 0
+    if "previous_queue" in extra or "previous_assignee" in extra:
+        # The service said where the ticket was (ticket_transfer/ticket_assign do).
+        before = "{}:{}".format(
+            extra.get("previous_queue", ticket.queue_id) or 0,
+            extra.get("previous_assignee", ticket.assignee_id) or 0,
+        )
+    if before and before != now_seen:
+        old_queue, old_assignee = (int(x) for x in before.split(":"))
+        old = ticket_audience(
+            company_id, ticket_id=ticket.pk, queue_id=old_queue, assignee_id=old_assignee
+        )
+        gone = [g for g in old if g not in groups]
+
+    payload: dict[str, Any] = {"type": event, "ticket": ticket_row(ticket), **extra}
+    queues = counts_by_queue(company_id)
+    mine = counts_mine(company_id, [ticket.assignee_id or 0, old_assignee])
+    try:
+        seq = _append(company_id, {"groups": groups, "gone": gone, "payload": payload})
+        pipe = client.pipeline(transaction=False)
+        pipe.hset(audience_key, str(ticket.pk), now_seen)
+        pipe.expire(audience_key, 30 * 24 * 3600)
+        pipe.execute()
+    except redis.RedisError:
+        # Without Redis there is no sequence and no replay; live delivery still works.
+        logger.warning("realtime: redis unavailable, event not sequenced", exc_info=True)
+        seq = 0
+    payload["seq"] = seq
+    removed = {**_removed(payload), "seq": seq}
+    messages: list[tuple[str, dict[str, Any], list[str] | None]] = []
+    for group in groups:
+        counts = _counts_for(group, company_id, queues, mine)
+        messages.append((group, {**payload, "counts": counts} if counts else payload, groups))
+    for group in gone:
+        counts = _counts_for(group, company_id, queues, mine)
+        messages.append((group, {**removed, "counts": counts} if counts else removed, gone))
+    _send_many(messages)
 
 
 def ticket_changed(ticket: Any, event: str, **data: Any) -> None:
     """Publish, after commit, that ``ticket`` changed (``event``: "ticket.created",
-    "ticket.assigned", "ticket.transferred", "ticket.status", "ticket.updated")."""
-    publish_on_commit(
-        [company_group(ticket.company_id)],
-        {"type": event, "ticket": {"id": ticket.pk, "number": ticket.number}, **data},
-    )
+    "ticket.assigned", "ticket.transferred", "ticket.status", "ticket.updated").
+
+    ``data`` must be JSON-serialisable and small (e.g. ``{"by": user_id}``)."""
+    company_id, ticket_id = ticket.company_id, ticket.pk
+    transaction.on_commit(lambda: _publish(company_id, ticket_id, event, dict(data)))
 
 
 def message_changed(message: Any, event: str, **data: Any) -> None:
     """Publish, after commit, that ``message`` was created or updated (``event``:
-    "message.created", "message.updated", "message.status")."""
-    publish_on_commit(
-        [company_group(message.company_id)],
-        {"type": event, "message": {"id": message.pk, "ticket": message.ticket_id}, **data},
-    )
+    "message.created", "message.updated", "message.status"). The message's fields are
+    taken now; the ticket's at commit. A message without a ticket is not published."""
+    if not message.ticket_id:
+        return
+    company_id, ticket_id = message.company_id, message.ticket_id
+    extra = {"message": message_summary(message), **data}
+    transaction.on_commit(lambda: _publish(company_id, ticket_id, event, extra))

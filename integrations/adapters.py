@@ -18,8 +18,18 @@ __all__ = ["ADAPTERS", "get_adapter"]
 
 # Adapters are stateless, so one instance per kind serves every tenant. Read-only so no
 # caller can swap an adapter at runtime.
+class WebAdapter(ChatwootAdapter):
+    """The web form's integration: when it mirrors requests to a Chatwoot API inbox
+    (tickets/services/webform.py), that inbox's webhook posts here in Chatwoot's format."""
+
+    kind = "web"
+
+
 ADAPTERS: Mapping[str, Adapter] = MappingProxyType(
-    {adapter.kind: adapter for adapter in (ChatwootAdapter(), TwilioAdapter(), UmblerAdapter())}
+    {
+        adapter.kind: adapter
+        for adapter in (ChatwootAdapter(), TwilioAdapter(), UmblerAdapter(), WebAdapter())
+    }
 )
 
 

@@ -170,3 +170,12 @@ class LogEntry(CompanyOwned):
 
     def __str__(self) -> str:
         return f"[{self.level}] {self.source}: {self.message[:60]}"
+
+
+# The AI attendant's models live in their package; importing them here registers them.
+from integrations.ai.models import (  # noqa: E402, F401
+    AIPendingConversation,
+    AIReplyLog,
+    AIReservation,
+    AISettings,
+)

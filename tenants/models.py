@@ -98,6 +98,10 @@ class Company(models.Model):
         help_text=_("A customer writing again within this time reopens the resolved ticket."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # {"mon": [["08:00", "18:00"]], ..., "holidays": ["2026-12-25"]}; empty = always open
+    # (tickets.services.hours). Queues may override with their own.
+    business_hours = models.JSONField(_("business hours"), default=dict, blank=True)
+    out_of_hours_message = models.TextField(_("out-of-hours reply"), blank=True, default="")
 
     class Meta:
         verbose_name = _("company")

@@ -88,3 +88,9 @@ def member_update(
 def user_set_language(*, user: User, language: str) -> None:
     user.language = language
     user.save(update_fields=["language"])
+
+
+def user_set_sound(*, user: User, enabled: bool) -> None:
+    """Remember whether the inbox plays a sound on new customer messages."""
+    user.sound_enabled = enabled
+    user.save(update_fields=["sound_enabled"])

@@ -5,7 +5,8 @@ from . import views
 app_name = "tenants"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # /app/<company>/ itself is the inbox (tickets:inbox); the overview moved here.
+    path("overview/", views.home, name="home"),
     path("members/", views.members, name="members"),
     path("members/<int:membership_id>/", views.member_update, name="member-update"),
 ]

@@ -25,7 +25,7 @@ from .models import Membership, Role
 def company_picker(request: HttpRequest) -> HttpResponse:
     memberships = active_memberships(request.user)
     if len(memberships) == 1 and not request.user.is_superuser:
-        return redirect("tenants:home", company_slug=memberships[0].company.slug)
+        return redirect("tickets:inbox", company_slug=memberships[0].company.slug)
     return render(request, "tenants/picker.html", {"memberships": memberships})
 
 

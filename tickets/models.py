@@ -35,6 +35,8 @@ class Queue(CompanyOwned):
     external_refs = models.JSONField(default=dict, blank=True)
     order = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Round robin: the member who got the last ticket (tickets.services.routing).
+    last_routed_user_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("queue")
@@ -184,3 +186,98 @@ class TicketEvent(CompanyOwned):
         verbose_name_plural = _("ticket events")
         indexes = [models.Index(fields=["ticket", "created_at"])]
         ordering = ["created_at", "id"]
+
+
+class QuickReply(CompanyOwned):
+    """A canned answer typed as ``/shortcut``: company-wide (owner empty) or personal."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="quick_replies", verbose_name=_("owner"),
+        help_text=_("Empty: available to everyone in the company."),
+    )
+    shortcut = models.SlugField(_("shortcut"), max_length=40, allow_unicode=True)
+    content = models.TextField(_("content"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("quick reply")
+        verbose_name_plural = _("quick replies")
+        ordering = ["shortcut"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "shortcut"], condition=Q(owner__isnull=True),
+                name="quick_reply_unique_company_shortcut",
+            ),
+            models.UniqueConstraint(
+                fields=["company", "owner", "shortcut"], condition=Q(owner__isnull=False),
+                name="quick_reply_unique_personal_shortcut",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
+
+
+class ScheduledStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENT = "sent", _("Sent")
+    CANCELLED = "cancelled", _("Cancelled")
+    FAILED = "failed", _("Failed")
+
+
+class ScheduledMessage(CompanyOwned):
+    """A reply to send later (Celery beat: tickets.tasks.send_due_scheduled_messages)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="scheduled_messages")
+    content = models.TextField(_("content"))
+    send_at = models.DateTimeField(_("send at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ScheduledStatus.choices,
+        default=ScheduledStatus.SCHEDULED,
+    )
+    message = models.ForeignKey(
+        "conversations.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("scheduled message")
+        verbose_name_plural = _("scheduled messages")
+        ordering = ["send_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["send_at"], condition=Q(status="scheduled"), name="scheduled_due"
+            ),
+            models.Index(fields=["company", "ticket", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} @ {self.send_at:%Y-%m-%d %H:%M}"
+
+
+class ChatwootContactLink(CompanyOwned):
+    """One Chatwoot Client API contact per user and inbox (the web form mirrors requests
+    there): kept so every request of a user lands on the same Chatwoot contact."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chatwoot_links"
+    )
+    inbox_identifier = models.CharField(max_length=100)
+    contact_identifier = models.CharField(max_length=100)
+    pubsub_token = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "user", "inbox_identifier"], name="chatwoot_link_unique"
+            )
+        ]

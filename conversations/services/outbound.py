@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from conversations import hooks, realtime
 from conversations.models import Message
+from conversations.services.ingest import message_apply_parked
 from integrations.base import ContentType, DeliveryStatus, Direction, SenderType
 from integrations.clients import (
     OutboundMessage,
@@ -32,6 +33,7 @@ from integrations.clients import (
     client_for,
 )
 from integrations.models import Integration, IntegrationKind, LogLevel
+from integrations.services.logs import log_entry
 from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
@@ -125,9 +127,13 @@ def message_send(
             raise
         # Metrics read the wait this reply ends (docs/contracts.md): keep it for the hooks.
         waited_since = ticket.waiting_since
-        ticket_fields = {"waiting_since": None, "last_message_at": now, "updated_at": now}
-        if ticket.first_response_at is None and sender_type in (SenderType.AGENT, SenderType.BOT):
-            ticket_fields["first_response_at"] = now
+        ticket_fields: dict[str, Any] = {"last_message_at": now, "updated_at": now}
+        if sender_type in (SenderType.AGENT, SenderType.BOT):
+            # Automatic system messages (greeting, out-of-hours reply) answer nobody:
+            # the customer is still waiting for a person or the AI.
+            ticket_fields["waiting_since"] = None
+            if ticket.first_response_at is None:
+                ticket_fields["first_response_at"] = now
         Ticket.objects.filter(pk=ticket.pk).update(**ticket_fields)
         for name, value in ticket_fields.items():
             setattr(ticket, name, value)
@@ -352,28 +358,10 @@ def _record_failure(
 
 
 def _apply_parked(message: Message, integration: Integration) -> None:
-    try:
-        from conversations.services.ingest import message_apply_parked
-    except ImportError:  # TODO(outbound): drop once the ingest services land on main
-        return
     message_apply_parked(message, integration_id=integration.pk)
 
 
 def _log(integration: Integration, level: str, text: str, context: dict[str, Any]) -> None:
-    try:
-        from integrations.services.logs import log_entry
-    except ImportError:  # TODO(outbound): drop once the ingest services land on main
-        from integrations.models import LogEntry
-
-        LogEntry.objects.create(
-            company_id=integration.company_id,
-            integration=integration,
-            level=level,
-            source="send",
-            message=text,
-            context=context,
-        )
-        return
     log_entry(
         company=integration.company_id,
         integration=integration,

@@ -13,7 +13,7 @@ from tests.integrations.outbound_rows import (
     make_message,
     make_ticket,
 )
-from tickets.models import TicketStatus
+from tickets.models import Queue, TicketStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -28,11 +28,14 @@ def enqueued(monkeypatch) -> list[tuple[int, int]]:
 
 
 @pytest.fixture
-def conversation(company):
+def conversation(company, agent):
     conversation = make_conversation(
         make_integration(company, "twilio", name="WhatsApp"), name="Maria Silva"
     )
-    make_ticket(conversation, status=TicketStatus.OPEN)
+    # Agents see their queues' tickets (tickets.selectors.visible_tickets).
+    queue = Queue.objects.create(company=company, name="Atendimento")
+    queue.members.add(agent)
+    make_ticket(conversation, status=TicketStatus.OPEN, queue=queue)
     return conversation
 
 

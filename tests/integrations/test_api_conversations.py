@@ -36,9 +36,12 @@ def chatwoot(company):
 
 
 @pytest.fixture
-def conversation(chatwoot):
+def conversation(chatwoot, agent):
     conversation = make_conversation(chatwoot, name="Maria Silva", phone="+5511987654321")
-    make_ticket(conversation, status=TicketStatus.OPEN)
+    # Agents see their queues' tickets (tickets.selectors.visible_tickets).
+    queue = Queue.objects.create(company=chatwoot.company, name="Atendimento")
+    queue.members.add(agent)
+    make_ticket(conversation, status=TicketStatus.OPEN, queue=queue)
     return conversation
 
 
@@ -159,7 +162,7 @@ def test_a_private_reply_is_a_note_and_is_not_sent(
 
 
 def test_an_empty_reply_or_a_conversation_without_ticket_is_400(
-    company, chatwoot, conversation, agent, api_client_for
+    company, chatwoot, conversation, agent, admin_user, api_client_for
 ) -> None:
     api = api_client_for(agent)
     response = api.post(
@@ -167,6 +170,14 @@ def test_an_empty_reply_or_a_conversation_without_ticket_is_400(
     )
     assert response.status_code == 400
     bare = make_conversation(chatwoot)
+    # Without a ticket an agent cannot see it (404); an admin sees it and gets a clear 400.
+    assert (
+        api.post(
+            f"{BASE}conversations/{bare.pk}/reply/", {"content": "Oi"}, format="json"
+        ).status_code
+        == 404
+    )
+    api = api_client_for(admin_user)
     response = api.post(f"{BASE}conversations/{bare.pk}/reply/", {"content": "Oi"}, format="json")
     assert response.status_code == 400
     assert not Message.objects.exists()

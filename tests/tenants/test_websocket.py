@@ -45,7 +45,10 @@ async def test_a_member_connects_with_a_session_and_receives_company_events(comp
     )
     assert connected
     hello = await communicator.receive_json_from(timeout=5)
-    assert hello == {"type": "hello", "company": "loja-azul", "user": "agent@azul.test", "role": "agent"}
+    assert {k: hello[k] for k in ("type", "company", "user", "role")} == {
+        "type": "hello", "company": "loja-azul", "user": "agent@azul.test", "role": "agent"
+    }
+    assert isinstance(hello["seq"], int) and "counts" in hello
 
     from conversations import realtime
 

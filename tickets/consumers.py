@@ -1,0 +1,172 @@
+"""The inbox websocket: ``/ws/companies/<slug>/[?since=<seq>]``.
+
+After the company consumer's auth and membership checks it subscribes the connection to
+exactly the groups the member may hear (conversations.realtime.member_groups), replays
+what a reconnecting client missed, keeps presence, and lets a ticket page subscribe to one
+ticket after the same visibility check as the API (tickets.selectors.ticket_for_member).
+
+Client messages: ``{"type": "ping"}`` (every 25 s; answered with "pong"),
+``{"type": "subscribe", "ticket": <number>}``, ``{"type": "unsubscribe", "ticket": <number>}``.
+Server messages: "hello" (seq and counts), the events of docs/realtime.md, "resync".
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from django.http import Http404
+
+from conversations import realtime
+from tenants.consumers import CompanyConsumer
+
+logger = logging.getLogger(__name__)
+
+MAX_TICKET_SUBSCRIPTIONS = 20
+
+
+def _presence(name: str, membership: Any, channel_name: str) -> None:
+    """Call tickets.presence.<name> with the arguments it declares (the presence module is
+    owned by the ticket workflow; it must never break the websocket)."""
+    try:
+        from tickets import presence  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return
+    fn = getattr(presence, name, None)
+    if fn is None or getattr(membership, "pk", None) is None:  # superuser's implicit membership
+        return
+    offered = {
+        "membership": membership,
+        "company": membership.company,
+        "company_id": membership.company_id,
+        "user": membership.user,
+        "user_id": membership.user_id,
+        "channel_name": channel_name,
+    }
+    params = inspect.signature(fn).parameters
+    try:
+        fn(**{k: v for k, v in offered.items() if k in params})
+    except Exception:
+        logger.exception("presence.%s failed", name)
+
+
+class InboxConsumer(CompanyConsumer):
+    base_groups: set[str]
+    ticket_groups: dict[str, int]
+
+    async def on_authenticated(self) -> None:
+        membership = self.membership
+        company_id = membership.company_id
+        groups = await database_sync_to_async(realtime.member_groups)(membership)
+        self.base_groups = set(groups)
+        self.ticket_groups = {}
+        # Join before reading the sequence: anything published from now on arrives live,
+        # anything before is in the replay (duplicates are dropped by seq in the browser).
+        for group in [realtime.company_group(company_id), *groups]:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+        seq, counts = await database_sync_to_async(self._snapshot)()
+        await self.send_json(
+            {
+                "type": "hello",
+                "company": membership.company.slug,
+                "user": membership.user.email,
+                "role": membership.role,
+                "seq": seq,
+                "counts": counts,
+            }
+        )
+        since = self._since()
+        if since is not None:
+            missed = await database_sync_to_async(realtime.replay)(company_id, since, groups)
+            if missed is None:
+                await self.send_json({"type": "resync", "seq": seq})
+            else:
+                for payload in missed:
+                    await self.send_json(payload)
+        await database_sync_to_async(_presence)("presence_connect", membership, self.channel_name)
+
+    def _snapshot(self) -> tuple[int, dict[str, Any]]:
+        return realtime.current_seq(self.membership.company_id), realtime.member_counts(
+            self.membership
+        )
+
+    def _since(self) -> int | None:
+        query = parse_qs(self.scope.get("query_string", b"").decode(errors="replace"))
+        raw = (query.get("since") or [""])[0]
+        try:
+            value = int(raw)
+        except ValueError:
+            return None
+        return value if value >= 0 else None
+
+    async def disconnect(self, code: int) -> None:
+        await super().disconnect(code)
+        for group in list(getattr(self, "ticket_groups", {})):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if hasattr(self, "base_groups"):
+            await database_sync_to_async(_presence)(
+                "presence_disconnect", self.membership, self.channel_name
+            )
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        if kind == "ping":
+            await self.send_json({"type": "pong"})
+            await database_sync_to_async(_presence)(
+                "presence_heartbeat", self.membership, self.channel_name
+            )
+        elif kind == "subscribe":
+            await self._subscribe(content.get("ticket"))
+        elif kind == "unsubscribe":
+            await self._unsubscribe(content.get("ticket"))
+
+    async def _subscribe(self, number: Any) -> None:
+        from tickets.selectors import ticket_for_member
+
+        try:
+            ticket = await database_sync_to_async(ticket_for_member)(self.membership, int(number))
+        except (Http404, TypeError, ValueError):
+            await self.send_json({"type": "error", "error": "ticket_not_found", "ticket": number})
+            return
+        group = realtime.ticket_group(self.membership.company_id, ticket.pk)
+        if group not in self.ticket_groups:
+            if len(self.ticket_groups) >= MAX_TICKET_SUBSCRIPTIONS:
+                oldest = next(iter(self.ticket_groups))
+                await self.channel_layer.group_discard(oldest, self.channel_name)
+                del self.ticket_groups[oldest]
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.ticket_groups[group] = ticket.number
+        await self.send_json(
+            {"type": "subscribed", "ticket": {"id": ticket.pk, "number": ticket.number}}
+        )
+
+    async def _unsubscribe(self, number: Any) -> None:
+        for group, subscribed in list(self.ticket_groups.items()):
+            if str(subscribed) == str(number):
+                await self.channel_layer.group_discard(group, self.channel_name)
+                del self.ticket_groups[group]
+
+    async def event_forward(self, event: dict) -> None:
+        audience = event.get("audience")
+        if audience is not None and not (self.base_groups & set(audience)):
+            # Only a ticket group reaches a member outside the ticket's audience: the
+            # ticket was moved away from them while its page was open. Say it left, once.
+            for group in [g for g in self.ticket_groups if g in audience]:
+                await self.channel_layer.group_discard(group, self.channel_name)
+                del self.ticket_groups[group]
+                ticket = event["payload"].get("ticket") or {}
+                await self.send_json(
+                    {
+                        "type": "ticket.removed",
+                        "seq": event["payload"].get("seq"),
+                        "ticket": {"id": ticket.get("id"), "number": ticket.get("number")},
+                    }
+                )
+            return
+        await self.send_json(event["payload"])
