@@ -14,7 +14,7 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3.12 python3 \
 	if "$$c" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then \
 	command -v "$$c" || echo "$$c"; break; fi; done)
 
-.PHONY: run test lint venv install migrate seed messages clean-var redis-start redis-stop bench-ingest
+.PHONY: demo-traffic run test lint venv install migrate seed messages clean-var redis-start redis-stop bench-ingest
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -43,12 +43,15 @@ migrate: $(STAMP) messages
 # Web (daphne), Celery worker and beat, and the embedded Redis when REDIS_URL is unset,
 # all in one process group: one Ctrl-C stops them all.
 run: migrate
-	$(BIN)/python manage.py seed_demo --if-new
-	$(BIN)/python manage.py runall
+	$(BIN)/python manage.py runall --seed-demo $(RUN_ARGS)
 
 test: $(STAMP) messages
 	$(BIN)/python manage.py embedded_redis start --if-needed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Needs DATABASE_URL (PostgreSQL) and REDIS_URL; see bench/README.md. BENCH_ARGS=--messages 5000
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -60,3 +63,7 @@ redis-start: $(STAMP)
 
 redis-stop: $(STAMP)
 	$(BIN)/python manage.py embedded_redis stop
+
+# make run, plus sample customer messages posted to the demo company every few seconds.
+demo-traffic: migrate
+	$(BIN)/python manage.py runall --seed-demo --demo-traffic

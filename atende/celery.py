@@ -17,6 +17,9 @@ def ping() -> str:
     return "pong"
 
 
+# Packages inside apps are not found by autodiscover_tasks() (it imports <app>.tasks only).
+app.autodiscover_tasks(["integrations.ai"])
+
 # The AI buffer's safety net: bursts whose reply task was lost get re-scheduled.
 # The ticket workflow: scheduled messages go out, absent agents give tickets back.
 app.conf.beat_schedule = {

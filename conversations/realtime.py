@@ -154,7 +154,7 @@ def replay(company_id: int, since: int, groups: Iterable[str]) -> list[dict[str,
         return None
     out: list[dict[str, Any]] = []
     for item in raw:
-        entry = json.loads(item)
+        entry = json.loads(str(item))
         payload = _payload_for(entry, wanted)
         if payload is not None:
             out.append(payload)
@@ -374,8 +374,9 @@ def _publish(company_id: int, ticket_id: int, event: str, extra: dict[str, Any])
     client = _redis()
     audience_key = _key(company_id, "aud")
     now_seen = f"{ticket.queue_id or 0}:{ticket.assignee_id or 0}"
+    before: str | None
     try:
-        before = client.hget(audience_key, str(ticket.pk))
+        before = str(client.hget(audience_key, str(ticket.pk)) or "") or None
     except redis.RedisError:
         before = None
     gone: list[str] = []

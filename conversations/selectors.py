@@ -14,17 +14,12 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from conversations.models import Contact, Conversation, Message
 from tenants.models import Membership
 from tickets.models import Ticket
+from tickets.selectors import visible_tickets
 
 
 def _visible_ticket_ids(membership: Membership) -> QuerySet[Ticket] | None:
     """Tickets an agent may see; None when the member sees the whole company."""
     if membership.is_supervisor:
-        return None
-    try:
-        from tickets.selectors import visible_tickets
-    except ImportError:
-        # TODO(outbound): tickets.selectors.visible_tickets has not landed yet; until it
-        # does, agents see every conversation of their company.
         return None
     return visible_tickets(membership)
 

@@ -46,6 +46,9 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
         search=search,
     )
     page = Paginator(conversations, 50).get_page(request.GET.get("page"))
+    labels = dict(TicketStatus.choices)
+    for conversation in page:
+        conversation.ticket_status_label = labels.get(conversation.ticket_status, "")  # type: ignore[attr-defined]
     return render(
         request,
         "conversations/list.html",

@@ -28,7 +28,7 @@ class IntegrationForm(forms.Form):
             stored_secret_names = set(instance.get_secrets()) if instance else set()
         except ValueError:  # unreadable with the current keys: let the admin re-enter
             stored_secret_names = set()
-        initial = {"name": instance.name} if instance else {}
+        initial: dict[str, Any] = {"name": instance.name} if instance else {}
         initial.update({f"setting_{k}": v for k, v in stored_settings.items()})
         if instance is not None:
             initial["is_active"] = instance.is_active
@@ -38,8 +38,8 @@ class IntegrationForm(forms.Form):
         for field in spec.settings:
             name = f"setting_{field.name}"
             self.fields[name] = forms.CharField(
-                label=field.label,
-                help_text=field.help,
+                label=str(field.label),
+                help_text=str(field.help),
                 required=False,
                 max_length=500,
                 widget=forms.URLInput() if field.kind == "url" else forms.TextInput(),
@@ -53,8 +53,8 @@ class IntegrationForm(forms.Form):
             if is_set:
                 attrs["placeholder"] = str(SECRET_SET_PLACEHOLDER)
             self.fields[name] = forms.CharField(
-                label=field.label,
-                help_text=field.help,
+                label=str(field.label),
+                help_text=str(field.help),
                 required=False,
                 max_length=2000,
                 strip=True,

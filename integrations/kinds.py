@@ -165,7 +165,7 @@ def clean_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(_("Enter a full http(s) URL."))
-    allow_private = getattr(django_settings, "OUTBOUND_ALLOW_PRIVATE_URLS", django_settings.DEBUG)
+    allow_private = django_settings.OUTBOUND_ALLOW_PRIVATE_URLS
     if not allow_private and _private_host(parts.hostname.lower()):
         raise ValidationError(_("Private and loopback addresses are not allowed."))
     return value.rstrip("/")

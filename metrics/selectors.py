@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,6 +78,26 @@ class EpochDiff(Func):
     template = "EXTRACT(EPOCH FROM (%(expressions)s))"
     arg_joiner = " - "
     output_field = FloatField()
+
+
+ACTIVITY_SLOT_SECONDS = 15 * 60
+
+
+class ActivitySlot(Func):
+    """The 15-minute slot (an integer) an instant falls in."""
+
+    template = f"FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / {ACTIVITY_SLOT_SECONDS})"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template=(
+                f"CAST(strftime('%%%%s', %(expressions)s) / {ACTIVITY_SLOT_SECONDS} AS INTEGER)"
+            ),
+            **extra,
+        )
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -292,13 +313,14 @@ def ticket_durations(
     return out
 
 
-def _ticket_stats(
-    company: Company, f: MetricsFilter, group_by: str | None
-) -> dict[Any, dict[str, Stats]]:
-    qs = _ticket_duration_rows(company, f)
-    if f.business_hours or not _use_sql_percentiles():
+def _ticket_samples(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None
+) -> list[tuple[int | None, int | None, dict[str, float | None]]]:
+    """(assignee, queue, durations) of every ticket resolved or assigned in the period,
+    computed once per request (the Python path: SQLite, business-hours mode)."""
+    shared = {} if shared is None else shared
+    if "ticket_samples" not in shared:
         queues = {q.pk: q for q in Queue.objects.for_company(company)} if f.business_hours else {}
-        samples: dict[Any, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         fields = [
             "created_at",
             "reopened_at",
@@ -308,9 +330,24 @@ def _ticket_stats(
             "queue_id",
             "assignee_id",
         ]
-        for row in qs.values(*fields).order_by().iterator(chunk_size=5000):
-            durations = ticket_durations(company, row, f, queues)
-            group = row[group_by] if group_by else None
+        shared["ticket_samples"] = [
+            (row["assignee_id"], row["queue_id"], ticket_durations(company, row, f, queues))
+            for row in _ticket_duration_rows(company, f)
+            .values(*fields)
+            .order_by()
+            .iterator(chunk_size=5000)
+        ]
+    return shared["ticket_samples"]
+
+
+def _ticket_stats(
+    company: Company, f: MetricsFilter, group_by: str | None, shared: dict[str, Any] | None = None
+) -> dict[Any, dict[str, Stats]]:
+    qs = _ticket_duration_rows(company, f)
+    if f.business_hours or not _use_sql_percentiles():
+        samples: dict[Any, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for assignee_id, queue_id, durations in _ticket_samples(company, f, shared):
+            group = {"assignee_id": assignee_id, "queue_id": queue_id}.get(group_by or "")
             for name, value in durations.items():
                 if value is not None:
                     samples[group][name].append(value)
@@ -365,11 +402,15 @@ def _ticket_stats(
 
 def live_counts(company: Company, f: MetricsFilter) -> dict[str, int]:
     """Right-now figures (not limited to the period): open, waiting, unread."""
-    active = Q(status__in=ACTIVE_STATUSES)
-    row = tickets_qs(company, f).aggregate(
-        open=Count("pk", filter=active),
-        waiting=Count("pk", filter=active & Q(waiting_since__isnull=False)),
-        unread=Coalesce(Sum("unread_count", filter=active), 0),
+    # Only active tickets are read (the (company, status, ...) index), not the history.
+    row = (
+        tickets_qs(company, f)
+        .filter(status__in=ACTIVE_STATUSES)
+        .aggregate(
+            open=Count("pk"),
+            waiting=Count("pk", filter=Q(waiting_since__isnull=False)),
+            unread=Coalesce(Sum("unread_count"), 0),
+        )
     )
     return {"open": row["open"], "waiting": row["waiting"], "unread": row["unread"]}
 
@@ -401,7 +442,7 @@ def _period_stats(
     shared = {} if shared is None else shared
     if "rt" not in shared:
         shared["rt"] = _rt_stats(company, f, None).get(None, {})
-        shared["tk"] = _ticket_stats(company, f, None).get(None, {})
+        shared["tk"] = _ticket_stats(company, f, None, shared).get(None, {})
     return shared["rt"], shared["tk"]
 
 
@@ -550,7 +591,9 @@ def heatmap(
     return {"cells": cells, "timezone": company.timezone}
 
 
-def agent_table(company: Company, f: MetricsFilter) -> list[dict[str, Any]]:
+def agent_table(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """One row per agent (active members, plus anyone who answered in the period):
     tickets and messages they sent, first response (from assignment) and reply time
     p50/p90, resolution p50 of tickets assigned to them. Bot replies never count."""
@@ -562,18 +605,28 @@ def agent_table(company: Company, f: MetricsFilter) -> list[dict[str, Any]]:
     if f.agent_id:
         members = members.filter(user_id=f.agent_id)
     sent: dict[int, dict[str, int]] = {}
+    # Messages an agent sent, whoever the ticket is assigned to now.
+    sent_qs = messages_qs(company, replace(f, agent_id=None)).filter(
+        direction=Direction.OUTBOUND, sender_type=SenderType.AGENT, sender_user__isnull=False
+    )
+    if f.agent_id:
+        sent_qs = sent_qs.filter(sender_user_id=f.agent_id)
     for row in (
-        messages_qs(company, f)
-        .filter(
-            direction=Direction.OUTBOUND, sender_type=SenderType.AGENT, sender_user__isnull=False
+        sent_qs.values("sender_user_id")
+        .annotate(
+            messages=Count("pk"),
+            tickets=Count("ticket_id", distinct=True),
+            slots=Count(ActivitySlot("created_at"), distinct=True),
         )
-        .values("sender_user_id")
-        .annotate(messages=Count("pk"), tickets=Count("ticket_id", distinct=True))
         .order_by()
     ):
-        sent[row["sender_user_id"]] = {"messages": row["messages"], "tickets": row["tickets"]}
+        sent[row["sender_user_id"]] = {
+            "messages": row["messages"],
+            "tickets": row["tickets"],
+            "slots": row["slots"],
+        }
     rt = _rt_stats(company, f, "responder_id")
-    tk = _ticket_stats(company, f, "assignee_id")
+    tk = _ticket_stats(company, f, "assignee_id", shared)
     rows = []
     seen: set[int] = set()
     for m in members:
@@ -604,12 +657,18 @@ def _agent_row(
         "reply_p90": reply["p90"],
         "resolved": resolution["n"],
         "resolution_p50": resolution["p50"],
-        # No presence sessions are stored yet (docs/metrics.md): unknown, not zero.
-        "online_seconds": None,
+        # Presence lives only in Redis (no sessions are stored): online time is
+        # approximated by the 15-minute slots in which the agent sent a message
+        # (docs/metrics.md). None when they sent nothing.
+        "online_seconds": (sent[user_id]["slots"] * ACTIVITY_SLOT_SECONDS)
+        if user_id in sent
+        else None,
     }
 
 
-def queue_table(company: Company, f: MetricsFilter) -> list[dict[str, Any]]:
+def queue_table(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """One row per queue: tickets created in the period, first response from entering the
     queue (agents only), reply time and resolution medians."""
     queues = list(Queue.objects.for_company(company).order_by("order", "name"))
@@ -624,7 +683,7 @@ def queue_table(company: Company, f: MetricsFilter) -> list[dict[str, Any]]:
         .order_by()
     }
     rt = _rt_stats(company, f, "queue_id")
-    tk = _ticket_stats(company, f, "queue_id")
+    tk = _ticket_stats(company, f, "queue_id", shared)
     rows = []
     for q in queues:
         r, t = rt.get(q.pk, {}), tk.get(q.pk, {})
@@ -653,8 +712,8 @@ def dashboard(company: Company, f: MetricsFilter) -> dict[str, Any]:
         "totals": totals(company, f, shared),
         "timeseries": timeseries(company, f, shared),
         "heatmap": heatmap(company, f, shared),
-        "agents": agent_table(company, f),
-        "queues": queue_table(company, f),
+        "agents": agent_table(company, f, shared),
+        "queues": queue_table(company, f, shared),
     }
 
 
@@ -662,27 +721,24 @@ def dashboard(company: Company, f: MetricsFilter) -> dict[str, Any]:
 
 
 def ticket_rows(company: Company, f: MetricsFilter, chunk_size: int = 2000) -> Iterator[dict]:
-    """Tickets created, resolved or answered in the period, one dict each, streamed.
-    First response is the ticket's first agent reply in the period (from its queue)."""
+    """Tickets created or resolved in the period, one dict each, streamed. First response
+    is the first agent reply of the ticket's latest cycle (from its queue); "answered
+    first by AI" whether the bot gave that cycle's first reply."""
     from django.db.models import OuterRef, Subquery
 
     _, from_queue, _ = _rt_fields(f)
+    # Per ticket: the first agent reply of its latest cycle. Looked up by ticket only
+    # (the (ticket, cycle) index): a period range here would steer the planner to the
+    # (company, answered_at) index and scan the whole period for every ticket.
     first_rt = (
         ResponseTime.objects.for_company(company)
-        .filter(
-            ticket=OuterRef("pk"),
-            is_first_agent=True,
-            answered_at__gte=f.start,
-            answered_at__lt=f.end,
-        )
-        .order_by("answered_at")
+        .filter(ticket=OuterRef("pk"), is_first_agent=True)
+        .order_by("-cycle", "answered_at")
     )
-    bot_first_rt = ResponseTime.objects.for_company(company).filter(
-        ticket=OuterRef("pk"),
-        is_first=True,
-        responder_type=ResponderType.BOT,
-        answered_at__gte=f.start,
-        answered_at__lt=f.end,
+    bot_first_rt = (
+        ResponseTime.objects.for_company(company)
+        .filter(ticket=OuterRef("pk"), is_first=True, responder_type=ResponderType.BOT)
+        .order_by("-cycle")
     )
     qs = (
         tickets_qs(company, f)
@@ -716,7 +772,9 @@ def ticket_rows(company: Company, f: MetricsFilter, chunk_size: int = 2000) -> I
             "_first",
             "_bot_first",
         )
-        .order_by("number")
+        # Primary-key order: a fast-start plan, so the first row streams at once
+        # (sorting by number would evaluate every row before the first byte).
+        .order_by("pk")
     )
     queues = {q.pk: q for q in Queue.objects.for_company(company)} if f.business_hours else {}
     for row in qs.iterator(chunk_size=chunk_size):

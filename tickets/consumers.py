@@ -32,7 +32,7 @@ def _presence(name: str, membership: Any, channel_name: str) -> None:
     """Call tickets.presence.<name> with the arguments it declares (the presence module is
     owned by the ticket workflow; it must never break the websocket)."""
     try:
-        from tickets import presence
+        from tickets import presence  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return
     fn = getattr(presence, name, None)

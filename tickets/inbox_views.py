@@ -133,6 +133,10 @@ def _page_context(request: HttpRequest, ticket: Any) -> dict[str, Any]:
         "queues": Queue.objects.for_company(ticket.company_id).order_by("order", "name"),
         "members": selectors.transfer_targets(membership),
         "priorities": Priority.choices,
+        "quick_replies_url": reverse(
+            "tickets:quick-reply-search",
+            args=[request.company.slug],  # type: ignore[attr-defined]
+        ),
     }
 
 
@@ -342,9 +346,11 @@ def ticket_action(request: HttpRequest, number: int) -> HttpResponse:
 @require_GET
 def quick_replies(request: HttpRequest) -> HttpResponse:
     """Quick replies whose shortcut starts with ``q`` (the composer's "/shortcut")."""
+    from .services.quick_replies import quick_replies_for
+
     membership = request.membership  # type: ignore[attr-defined]
     prefix = request.GET.get("q", "").lstrip("/").strip()[:50]
-    found = selectors.quick_replies_for(membership, prefix=prefix)[:10]
+    found = quick_replies_for(membership, prefix=prefix)[:10]
     return JsonResponse(
         {"results": [{"shortcut": q.shortcut, "content": q.content} for q in found]}
     )

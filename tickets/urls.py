@@ -21,6 +21,7 @@ urlpatterns: list = [
     # The live inbox and ticket page (tickets/inbox_views.py).
     path("", inbox_views.inbox, name="inbox"),
     path("inbox/sound/", inbox_views.sound_toggle, name="sound"),
+    path("inbox/quick-replies/", inbox_views.quick_replies, name="quick-reply-search"),
     path("tickets/<int:number>/", inbox_views.ticket_detail, name="detail"),
     path("tickets/<int:number>/items/", inbox_views.ticket_items, name="items"),
     path("tickets/<int:number>/read/", inbox_views.ticket_read, name="read"),

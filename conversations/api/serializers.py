@@ -86,7 +86,12 @@ class ConversationSerializer(serializers.ModelSerializer):
         ticket_id = getattr(obj, "ticket_id", None)
         if ticket_id is None:
             return None
-        return {"id": ticket_id, "number": obj.ticket_number, "status": obj.ticket_status}
+        # Annotated by selectors.conversation_list.
+        return {
+            "id": ticket_id,
+            "number": getattr(obj, "ticket_number", None),
+            "status": getattr(obj, "ticket_status", None),
+        }
 
     @extend_schema_field(
         {
@@ -104,9 +109,9 @@ class ConversationSerializer(serializers.ModelSerializer):
         if direction is None:
             return None
         return {
-            "content": (obj.last_message_content or "")[:200],
+            "content": (getattr(obj, "last_message_content", "") or "")[:200],
             "direction": direction,
-            "delivery_status": obj.last_message_status,
+            "delivery_status": getattr(obj, "last_message_status", None),
         }
 
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from conversations import hooks, realtime
 from conversations.models import Message
+from conversations.services.ingest import message_apply_parked
 from integrations.base import ContentType, DeliveryStatus, Direction, SenderType
 from integrations.clients import (
     OutboundMessage,
@@ -32,6 +33,7 @@ from integrations.clients import (
     client_for,
 )
 from integrations.models import Integration, IntegrationKind, LogLevel
+from integrations.services.logs import log_entry
 from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
@@ -123,6 +125,8 @@ def message_send(
             if idempotency_key and existing is not None:
                 return existing
             raise
+        # Metrics read the wait this reply ends (docs/contracts.md): keep it for the hooks.
+        waited_since = ticket.waiting_since
         ticket_fields: dict[str, Any] = {"last_message_at": now, "updated_at": now}
         if sender_type in (SenderType.AGENT, SenderType.BOT):
             # Automatic system messages (greeting, out-of-hours reply) answer nobody:
@@ -134,7 +138,12 @@ def message_send(
         for name, value in ticket_fields.items():
             setattr(ticket, name, value)
         type(conversation).objects.filter(pk=conversation.pk).update(last_message_at=now)
-        hooks.message_stored(message, hooks.MessageContext(ticket=ticket, source=source))
+        hooks.message_stored(
+            message,
+            hooks.MessageContext(
+                ticket=ticket, source=source, extra={"waiting_since": waited_since}
+            ),
+        )
         realtime.message_changed(message, "message.created")
         if not local_only:
             _enqueue_after_commit(message)
@@ -349,28 +358,10 @@ def _record_failure(
 
 
 def _apply_parked(message: Message, integration: Integration) -> None:
-    try:
-        from conversations.services.ingest import message_apply_parked
-    except ImportError:  # TODO(outbound): drop once the ingest services land on main
-        return
     message_apply_parked(message, integration_id=integration.pk)
 
 
 def _log(integration: Integration, level: str, text: str, context: dict[str, Any]) -> None:
-    try:
-        from integrations.services.logs import log_entry
-    except ImportError:  # TODO(outbound): drop once the ingest services land on main
-        from integrations.models import LogEntry
-
-        LogEntry.objects.create(
-            company_id=integration.company_id,
-            integration=integration,
-            level=level,
-            source="send",
-            message=text,
-            context=context,
-        )
-        return
     log_entry(
         company=integration.company_id,
         integration=integration,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import openai
@@ -17,17 +18,20 @@ class AIError(Exception):
 
 
 def client_for(ai: AISettings) -> OpenAI:
-    """A client bound to this company's provider and key -- never another company's.
+    """A client bound to this company's provider and key -- never another company's
+    (the key is part of the cache key, so clients are never shared across keys).
 
     The SDK's own retries are off: the Celery task owns the retry policy, so a slow
     provider cannot multiply the wait behind our back.
     """
-    return OpenAI(
-        api_key=ai.api_key,
-        base_url=ai.effective_base_url,
-        timeout=float(ai.request_timeout_seconds),
-        max_retries=0,
-    )
+    return _client(ai.api_key, ai.effective_base_url, float(ai.request_timeout_seconds))
+
+
+@lru_cache(maxsize=64)
+def _client(api_key: str, base_url: str | None, timeout: float) -> OpenAI:
+    # Building a client (TLS context, connection pool) costs tens of milliseconds; a
+    # worker reuses one per provider+key+timeout, with its kept-alive connections.
+    return OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
 
 @dataclass

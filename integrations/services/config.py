@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from integrations import kinds
 from integrations.models import Integration, IntegrationKind, LogLevel
+from integrations.services.logs import log_entry
 from tenants.models import Company
 
 
@@ -24,13 +25,6 @@ def _log(integration: Integration, text: str, actor: Any, changed: Iterable[str]
         "message": text,
         "context": {"actor": getattr(actor, "email", None), "changed": sorted(changed)},
     }
-    try:
-        from integrations.services.logs import log_entry
-    except ImportError:  # TODO(outbound): drop once the ingest services land on main
-        from integrations.models import LogEntry
-
-        LogEntry.objects.create(company_id=integration.company_id, **fields)
-        return
     log_entry(company=integration.company_id, **fields)
 
 

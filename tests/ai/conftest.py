@@ -14,6 +14,7 @@ from django.conf import settings
 from conversations.hooks import MessageContext, message_stored
 from conversations.models import Contact, Conversation, Message
 from integrations.ai import buffer
+from integrations.ai import client as ai_client
 from integrations.ai.models import AISettings
 from integrations.ai.tasks import ai_reply, ai_send_part
 from integrations.models import Integration
@@ -78,6 +79,8 @@ def clean_ai_redis() -> Iterator[None]:
     pattern = f"{settings.REDIS_PREFIX}:ai:*"
     for key in client.scan_iter(pattern):
         client.delete(key)
+    # Cached OpenAI clients keep connections to fake servers of earlier tests.
+    ai_client._client.cache_clear()
     yield
     for key in client.scan_iter(pattern):
         client.delete(key)

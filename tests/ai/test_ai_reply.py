@@ -408,3 +408,29 @@ def test_long_replies_are_split_by_paragraph_with_a_pause(
     assert [r.content for r in replies] == [p.strip() for p in paragraphs]
     assert [r.idempotency_key for r in replies] == [f"ai:{last.pk}:{i}" for i in (1, 2, 3)]
     assert AIReplyLog.objects.get().status == ReplyStatus.SENT
+
+
+def test_a_worker_knows_the_ai_tasks_and_beat_runs_the_sweeper() -> None:
+    # A fresh process, as a worker starts: autodiscovery must find integrations.ai.tasks
+    # (this test process already imported it through the fixtures).
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); from atende.celery import app; "
+        "app.loader.import_default_modules(); "
+        "print(sorted(n for n in app.tasks if n.startswith('integrations.ai.'))); "
+        "print(app.conf.beat_schedule['ai-sweep']['task'])"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "atende.settings"},
+    )
+    tasks_line, beat_line = result.stdout.strip().splitlines()[-2:]
+    for name in ("ai_reply", "ai_send_part", "ai_sweep"):
+        assert f"integrations.ai.tasks.{name}" in tasks_line
+    assert beat_line == "integrations.ai.tasks.ai_sweep"

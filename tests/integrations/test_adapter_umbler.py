@@ -428,7 +428,7 @@ def test_an_unsupported_content_type_is_a_bad_request() -> None:
 
 
 def test_the_registry_knows_every_platform_and_refuses_unknown_kinds() -> None:
-    assert set(ADAPTERS) == {"chatwoot", "twilio", "umbler"}
+    assert set(ADAPTERS) == {"chatwoot", "twilio", "umbler", "web"}
     assert isinstance(get_adapter("umbler"), UmblerAdapter)
     for kind, registered in ADAPTERS.items():
         assert registered.kind == kind

@@ -38,8 +38,10 @@ def chatwoot(company):
 @pytest.fixture
 def conversation(chatwoot, agent):
     conversation = make_conversation(chatwoot, name="Maria Silva", phone="+5511987654321")
-    # Agents see their queues' tickets and their own (tickets.selectors.visible_tickets).
-    make_ticket(conversation, status=TicketStatus.OPEN, assignee=agent)
+    # Agents see their queues' tickets (tickets.selectors.visible_tickets).
+    queue = Queue.objects.create(company=chatwoot.company, name="Atendimento")
+    queue.members.add(agent)
+    make_ticket(conversation, status=TicketStatus.OPEN, queue=queue)
     return conversation
 
 
@@ -168,8 +170,13 @@ def test_an_empty_reply_or_a_conversation_without_ticket_is_400(
     )
     assert response.status_code == 400
     bare = make_conversation(chatwoot)
-    # A conversation without a ticket is visible to admins only (agents: 404).
-    assert api.post(f"{BASE}conversations/{bare.pk}/reply/", {"content": "Oi"}).status_code == 404
+    # Without a ticket an agent cannot see it (404); an admin sees it and gets a clear 400.
+    assert (
+        api.post(
+            f"{BASE}conversations/{bare.pk}/reply/", {"content": "Oi"}, format="json"
+        ).status_code
+        == 404
+    )
     api = api_client_for(admin_user)
     response = api.post(f"{BASE}conversations/{bare.pk}/reply/", {"content": "Oi"}, format="json")
     assert response.status_code == 400

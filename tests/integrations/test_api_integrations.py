@@ -130,7 +130,10 @@ def test_a_secret_can_be_cleared_explicitly(company, admin_user, api_client_for)
         ({"kind": "web", "name": "  "}, "name"),
     ],
 )
-def test_bad_input_is_a_clear_400(company, admin_user, api_client_for, payload, field) -> None:
+def test_bad_input_is_a_clear_400(
+    company, admin_user, api_client_for, settings, payload, field
+) -> None:
+    settings.OUTBOUND_ALLOW_PRIVATE_URLS = False
     response = api_client_for(admin_user).post(BASE, payload, format="json")
     assert response.status_code == 400
     assert field in response.json()
@@ -197,3 +200,14 @@ def test_the_schema_documents_the_integration_endpoints(client) -> None:
         "/messages/{message_id}/retry/",
     ):
         assert path in schema
+
+
+def test_private_base_urls_are_allowed_only_when_configured(
+    company, admin_user, api_client_for, settings
+) -> None:
+    payload = {"kind": "chatwoot", "name": "LAN", "settings": {"base_url": "http://10.0.0.5:3000"}}
+    api = api_client_for(admin_user)
+    settings.OUTBOUND_ALLOW_PRIVATE_URLS = False
+    assert api.post(BASE, payload, format="json").status_code == 400
+    settings.OUTBOUND_ALLOW_PRIVATE_URLS = True
+    assert api.post(BASE, payload, format="json").status_code == 201

@@ -15,7 +15,7 @@ WEEKDAYS = {
 
 
 def company(hours=None, tz="America/Sao_Paulo"):
-    return SimpleNamespace(business_hours=hours or {}, tzinfo=ZoneInfo(tz))
+    return SimpleNamespace(business_hours=hours or {}, timezone=tz, tzinfo=ZoneInfo(tz))
 
 
 def test_without_hours_every_second_counts() -> None:

@@ -61,6 +61,8 @@ def test_bot_replies_never_count_in_agent_metrics(company, agent, scene) -> None
     # First responses from assignment: A 7 min (assigned 10:08), B 5 min, B reopened 3 min.
     assert row["first_response_p50"] == 300
     assert row["messages"] == 3 and row["tickets"] == 2
+    # Active 15-minute slots: 10:00-10:15 (B at +5), 10:15-10:30 (A at +15), 12:00 (B).
+    assert row["online_seconds"] == 3 * 15 * 60
     cards = selectors.cards(company, f)
     # Team first response from the queue: A 15 min (the bot's minute is not an agent's),
     # B 5 min, B after reopen 3 min.

@@ -59,6 +59,15 @@ def test_seed_demo_is_idempotent_and_prints_json(capsys) -> None:
     assert roles == ["admin", "agent", "agent", "supervisor"]
     assert Company.objects.filter(slug="demo").count() == 1
     assert Membership.objects.filter(company__slug="demo").count() == 4
+    # Sample traffic went through the ingest pipeline once, not twice.
+    from conversations.models import Conversation, Message
+    from tickets.models import Ticket
+
+    assert second["sample_conversations"] == 5
+    assert Conversation.objects.filter(company__slug="demo").count() == 5
+    assert Message.objects.filter(company__slug="demo").count() == 7
+    assert Ticket.objects.filter(company__slug="demo", status="pending").count() == 5
+    assert Conversation.objects.filter(company__slug="demo", is_group=True).count() == 1
     from django.test import Client
 
     user = second["users"][0]

@@ -1,0 +1,498 @@
+#!/usr/bin/env python
+"""Webhook ingest benchmark: signed Chatwoot and Twilio webhooks against a real server.
+
+    DATABASE_URL=postgres://... python bench/ingest.py [--messages 3000] [--concurrency 16]
+        [--workers 2] [--twilio-share 0.2] [--duplicates 0.05] [--url http://host:port]
+        [--no-baseline] [--keep]
+
+1. creates a throwaway company with a Chatwoot and a Twilio integration in the PostgreSQL of
+   DATABASE_URL;
+2. starts daphne (``--workers`` processes sharing one listening socket, as a pre-fork
+   deployment would) on 127.0.0.1, or targets ``--url`` (a server on the same database);
+3. sends ``--messages`` distinct messages spread over conversations (5 messages each), plus
+   ``--duplicates`` of them again (half the same delivery, half the same message under a
+   new delivery id), ``--concurrency`` requests in flight, bounded by ``--timeout``;
+4. checks the database: messages/s, p50/p99 acknowledgement latency, lost and duplicated;
+5. runs the same load against a minimal view that inserts one row (bench/minimal_urls.py,
+   not part of the product) on the same stack, and prints the ratio;
+6. deletes the throwaway company (unless ``--keep``).
+
+Loopback only; every number printed comes from this run. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import random
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MESSAGES_PER_CONVERSATION = 5
+MINIMAL_TABLE = "bench_minimal_row"
+
+
+@dataclass
+class Request:
+    path: str
+    body: bytes
+    headers: dict[str, str]
+    key: tuple[str, str]  # (kind, platform message id)
+
+
+@dataclass
+class RunResult:
+    label: str
+    sent: int
+    seconds: float
+    latencies_ms: list[float]
+    server_cpu_seconds: float = float("nan")
+    codes: Counter[int] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
+        return ordered[index]
+
+
+def setup_django() -> None:
+    """Production-like settings (DEBUG off) shared by this process and the servers it
+    starts: the same encryption key, so the servers can read the integrations' secrets."""
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("bench/ingest.py needs DATABASE_URL pointing at PostgreSQL")
+    from cryptography.fernet import Fernet
+
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(48))
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+    os.environ.setdefault("ATENDE_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    # Production settings for daphne: pooled connections (see atende/settings.py).
+    os.environ.setdefault("DB_POOL_SIZE", "8")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atende.settings")
+    import django
+
+    django.setup()
+
+
+# --- data --------------------------------------------------------------------------
+
+
+def create_tenant(tag: str) -> tuple[Any, Any, Any, dict[str, str]]:
+    from integrations.models import Integration
+    from tenants.models import Company
+
+    company = Company.objects.create(name=f"Bench {tag}", slug=f"bench-{tag}")
+    chatwoot = Integration(company=company, kind="chatwoot", name="Bench Chatwoot")
+    chatwoot_secret = secrets.token_hex(16)
+    chatwoot.set_secrets({"webhook_secret": chatwoot_secret})
+    chatwoot.save()
+    twilio = Integration(company=company, kind="twilio", name="Bench Twilio")
+    twilio_token = secrets.token_hex(16)
+    twilio.set_secrets({"auth_token": twilio_token})
+    twilio.save()
+    return company, chatwoot, twilio, {"chatwoot": chatwoot_secret, "twilio": twilio_token}
+
+
+def chatwoot_request(
+    integration: Any, secret: str, n: int, conversation: int, delivery: str
+) -> Request:
+    phone = f"+55119{conversation:08d}"
+    contact = {
+        "id": 100000 + conversation,
+        "name": f"Cliente {conversation}",
+        "phone_number": phone,
+        "email": None,
+        "identifier": None,
+        "thumbnail": "",
+    }
+    payload = {
+        "event": "message_created",
+        "id": n,
+        "content": f"Mensagem {n} da conversa {conversation}",
+        "content_type": "text",
+        "content_attributes": {},
+        "message_type": "incoming",
+        "private": False,
+        "created_at": datetime.now(UTC).isoformat(),
+        "account": {"id": 1, "name": "Bench"},
+        "inbox": {"id": 1, "name": "WhatsApp"},
+        "sender": contact,
+        "conversation": {
+            "id": conversation,
+            "channel": "Channel::Api",
+            "meta": {"sender": {**contact, "type": "contact"}, "assignee": None},
+        },
+    }
+    body = json.dumps(payload).encode()
+    timestamp = str(int(time.time()))
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Chatwoot-Signature": f"sha256={digest}",
+        "X-Chatwoot-Timestamp": timestamp,
+        "X-Chatwoot-Delivery": delivery,
+    }
+    return Request(integration.webhook_path(), body, headers, ("chatwoot", str(n)))
+
+
+def twilio_request(
+    integration: Any, token: str, base_url: str, n: int, conversation: int
+) -> Request:
+    from twilio.request_validator import RequestValidator
+
+    phone = f"+55219{conversation:08d}"
+    sid = f"SM{n:032d}"
+    params = {
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": f"whatsapp:{phone}",
+        "To": "whatsapp:+14155238886",
+        "Body": f"msg {n}",
+        "NumMedia": "0",
+        "ProfileName": f"Cliente {conversation}",
+        "WaId": phone[1:],
+        "MessageType": "text",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+    }
+    path = integration.webhook_path()
+    signature = RequestValidator(token).compute_signature(f"{base_url}{path}", params)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+    }
+    return Request(path, urlencode(params).encode(), headers, ("twilio", sid))
+
+
+def build_load(
+    args: argparse.Namespace, chatwoot: Any, twilio: Any, keys: dict[str, str], base_url: str
+) -> tuple[list[Request], set[tuple[str, str]]]:
+    rng = random.Random(args.seed)
+    # Many customers at once, each typing in order: conversations (of one platform each)
+    # are interleaved at random while each one's messages keep their order, so new tickets
+    # and messages on existing tickets mix through the run.
+    threads: list[list[Request]] = []
+    conversations = max(1, args.messages // MESSAGES_PER_CONVERSATION)
+    for conversation in range(1, conversations + 1):
+        use_twilio = rng.random() < args.twilio_share
+        thread: list[Request] = []
+        for k in range(MESSAGES_PER_CONVERSATION):
+            n = (conversation - 1) * MESSAGES_PER_CONVERSATION + k + 1
+            if n > args.messages:
+                break
+            if use_twilio:
+                thread.append(twilio_request(twilio, keys["twilio"], base_url, n, conversation))
+            else:
+                delivery = str(uuid.uuid4())
+                thread.append(
+                    chatwoot_request(chatwoot, keys["chatwoot"], n, conversation, delivery)
+                )
+        threads.append(thread)
+    requests: list[Request] = []
+    while threads:
+        index = rng.randrange(len(threads))
+        requests.append(threads[index].pop(0))
+        if not threads[index]:
+            threads.pop(index)
+    expected = {r.key for r in requests}
+    copies: list[Request] = []
+    for index, original in enumerate(rng.sample(requests, int(len(requests) * args.duplicates))):
+        if original.key[0] == "chatwoot" and index % 2:
+            # The same message under a new delivery id: stopped by the message's unique key.
+            body = original.body
+            timestamp = str(int(time.time()))
+            digest = hmac.new(
+                keys["chatwoot"].encode(), timestamp.encode() + b"." + body, hashlib.sha256
+            ).hexdigest()
+            headers = {
+                **original.headers,
+                "X-Chatwoot-Delivery": str(uuid.uuid4()),
+                "X-Chatwoot-Signature": f"sha256={digest}",
+                "X-Chatwoot-Timestamp": timestamp,
+            }
+            copies.append(Request(original.path, body, headers, original.key))
+        else:
+            copies.append(original)  # the very same delivery, retried
+    # The copies land anywhere, sometimes while the original is still in flight.
+    for copy in copies:
+        requests.insert(rng.randrange(len(requests) + 1), copy)
+    return requests, expected
+
+
+# --- the server ---------------------------------------------------------------------
+
+
+class Server:
+    """``workers`` daphne processes accepting on one inherited listening socket."""
+
+    def __init__(self, workers: int, settings_module: str, public_base: bool) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1024)
+        self.sock.set_inheritable(True)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "PYTHONPATH": str(ROOT)}
+        if public_base:
+            env["PUBLIC_BASE_URL"] = self.url
+        daphne = shutil.which("daphne", path=str(Path(sys.executable).parent)) or "daphne"
+        self.processes = [
+            subprocess.Popen(  # noqa: S603 - fixed argv, loopback only
+                [daphne, "--fd", str(self.sock.fileno()), "-v", "0", "atende.asgi:application"],
+                pass_fds=(self.sock.fileno(),),
+                env=env,
+                cwd=str(ROOT),
+            )
+            for _ in range(workers)
+        ]
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(p.poll() is not None for p in self.processes):
+                raise RuntimeError("daphne exited during start-up")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310
+                    if response.status < 500:
+                        # Warm every worker (imports, DB connection) before timing.
+                        for _ in range(4 * len(self.processes)):
+                            urllib.request.urlopen(f"{self.url}/healthz", timeout=5).read()  # noqa: S310
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("daphne did not become ready")
+
+    def cpu_seconds(self) -> float:
+        """User+system CPU the server processes used so far (Linux /proc), or NaN."""
+        total = 0.0
+        ticks = os.sysconf("SC_CLK_TCK")
+        for process in self.processes:
+            try:
+                fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return float("nan")
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.sock.close()
+
+
+# --- the load -----------------------------------------------------------------------
+
+
+async def drive(
+    base_url: str, requests: list[Request], concurrency: int, timeout: float, label: str
+) -> RunResult:
+    import aiohttp
+
+    queue: asyncio.Queue[Request] = asyncio.Queue()
+    for request in requests:
+        queue.put_nowait(request)
+    result = RunResult(label=label, sent=0, seconds=0.0, latencies_ms=[])
+    deadline = time.monotonic() + timeout
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
+    client_timeout = aiohttp.ClientTimeout(total=30)
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        while time.monotonic() < deadline:
+            try:
+                request = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            started = time.perf_counter()
+            try:
+                async with session.post(
+                    f"{base_url}{request.path}", data=request.body, headers=request.headers
+                ) as response:
+                    text = await response.read()
+                    result.latencies_ms.append((time.perf_counter() - started) * 1000)
+                    result.codes[response.status] += 1
+                    if response.content_type == "application/json":
+                        result.statuses[json.loads(text).get("status", "?")] += 1
+                    else:
+                        result.statuses["twiml"] += 1
+            except (aiohttp.ClientError, TimeoutError):
+                result.errors += 1
+            result.sent += 1
+
+    async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        result.seconds = time.perf_counter() - began
+    return result
+
+
+# --- checks -------------------------------------------------------------------------
+
+
+def check_product(company: Any, expected: set[tuple[str, str]]) -> dict[str, int]:
+    from conversations.models import Message
+    from integrations.models import WebhookEvent
+
+    rows = Counter(
+        Message.objects.filter(company=company).values_list(
+            "conversation__integration__kind", "external_id"
+        )
+    )
+    stored = set(rows)
+    events = Counter(WebhookEvent.objects.filter(company=company).values_list("status", flat=True))
+    processing = sorted(
+        ms
+        for ms in WebhookEvent.objects.filter(company=company).values_list(
+            "processing_ms", flat=True
+        )
+        if ms is not None
+    )
+    return {
+        "processing_p50": int(processing[len(processing) // 2]) if processing else -1,
+        "processing_p99": int(processing[int(len(processing) * 0.99) - 1]) if processing else -1,
+        "stored": sum(rows.values()),
+        "lost": len(expected - stored),
+        "duplicated": sum(count - 1 for count in rows.values() if count > 1),
+        "unexpected": len(stored - expected),
+        **{f"events_{k}": v for k, v in events.items()},
+    }
+
+
+def report(result: RunResult, stored_messages: int) -> str:
+    rate = stored_messages / result.seconds if result.seconds else 0.0
+    return (
+        f"{result.label}: {result.sent} requests in {result.seconds:.2f} s -> "
+        f"{rate:.0f} messages/s ({result.sent / result.seconds:.0f} requests/s), "
+        f"ack latency p50 {result.percentile(50):.1f} ms, p99 {result.percentile(99):.1f} ms, "
+        f"max {max(result.latencies_ms or [0]):.1f} ms; HTTP {dict(result.codes)}; "
+        f"answers {dict(result.statuses)}; transport errors {result.errors}; "
+        f"server CPU {result.server_cpu_seconds * 1000 / max(result.sent, 1):.1f} ms/request"
+    )
+
+
+def run_baseline(args: argparse.Namespace, requests: list[Request]) -> tuple[RunResult, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {MINIMAL_TABLE} "
+            "(id bigserial PRIMARY KEY, kind text NOT NULL, body bytea NOT NULL, "
+            "created_at timestamptz NOT NULL DEFAULT now())"
+        )
+        cursor.execute(f"TRUNCATE {MINIMAL_TABLE}")
+    server = Server(args.workers, "bench.minimal_settings", public_base=False)
+    try:
+        server.wait_ready()
+        cpu_before = server.cpu_seconds()
+        result = asyncio.run(
+            drive(server.url, requests, args.concurrency, args.timeout, "minimal view (1 INSERT)")
+        )
+        result.server_cpu_seconds = server.cpu_seconds() - cpu_before
+    finally:
+        server.stop()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {MINIMAL_TABLE}")  # noqa: S608
+        rows = int(cursor.fetchone()[0])
+        cursor.execute(f"DROP TABLE {MINIMAL_TABLE}")
+    return result, rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="daphne processes (default 2)")
+    parser.add_argument("--twilio-share", type=float, default=0.2)
+    parser.add_argument("--duplicates", type=float, default=0.05)
+    parser.add_argument("--timeout", type=float, default=300, help="stop sending after N s")
+    parser.add_argument("--url", help="target a running server (same DATABASE_URL) instead")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the throwaway company")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    if args.url and not args.url.startswith(("http://127.", "http://localhost", "http://[::1]")):
+        sys.exit("--url must be a loopback address")
+
+    setup_django()
+    tag = secrets.token_hex(4)
+    company, chatwoot, twilio, keys = create_tenant(tag)
+    server: Server | None = None
+    try:
+        if args.url:
+            base_url = args.url.rstrip("/")
+        else:
+            server = Server(args.workers, "atende.settings", public_base=True)
+            base_url = server.url
+            server.wait_ready()
+        requests, expected = build_load(args, chatwoot, twilio, keys, base_url)
+        print(
+            f"bench: {len(expected)} messages + {len(requests) - len(expected)} repeated "
+            f"deliveries, concurrency {args.concurrency}, "
+            f"{'server ' + base_url if args.url else f'{args.workers} daphne worker(s)'}",
+            flush=True,
+        )
+        cpu_before = server.cpu_seconds() if server is not None else float("nan")
+        result = asyncio.run(drive(base_url, requests, args.concurrency, args.timeout, "atende"))
+        if server is not None:
+            result.server_cpu_seconds = server.cpu_seconds() - cpu_before
+            server.stop()
+            server = None
+        checks = check_product(company, expected)
+        print(report(result, checks["stored"] - checks["duplicated"]))
+        print(
+            f"database: {checks['stored']} messages stored, lost {checks['lost']}, "
+            f"duplicated {checks['duplicated']}, unexpected {checks['unexpected']}; events "
+            + ", ".join(
+                f"{k[7:]} {v}" for k, v in sorted(checks.items()) if k.startswith("events_")
+            )
+            + f"; in-view processing p50 {checks['processing_p50']} ms, "
+            f"p99 {checks['processing_p99']} ms"
+        )
+        ok = checks["lost"] == 0 and checks["duplicated"] == 0 and result.errors == 0
+        if not args.no_baseline and not args.url:
+            baseline, rows = run_baseline(args, requests)
+            print(report(baseline, rows))
+            ratio = (result.sent / result.seconds) / (baseline.sent / baseline.seconds)
+            print(f"ratio: atende handles {ratio:.0%} of the minimal view's request rate")
+        return 0 if ok else 1
+    finally:
+        if server is not None:
+            server.stop()
+        if not args.keep:
+            company.delete()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,336 @@
+"""Real-time benchmark: webhook-to-browser latency and lost events, for both channel layers.
+
+    DATABASE_URL=postgres://... REDIS_URL=redis://... python bench/realtime.py \
+        [--clients 50] [--rate 100] [--duration 20] [--layers pubsub,core]
+
+For each channel layer it starts daphne (loopback only) with ATENDE_CHANNEL_LAYER set,
+connects N websocket clients (agents of the queue, JWT via ?token=), posts signed Chatwoot
+webhooks at R per second for D seconds (open loop: the schedule does not wait for
+answers), and measures, per client, the time from just before the POST to the arrival of
+the matching ``message.created`` event. An event a client never receives (after a drain
+of a few seconds) is lost. Everything runs on a throwaway company that is deleted at the
+end. Results are recorded in bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atende.settings")
+
+LAYERS = {
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "core": "channels_redis.core.RedisChannelLayer",
+}
+SECRET = "bench-" + secrets.token_hex(8)
+
+
+@dataclass
+class World:
+    company_id: int
+    slug: str
+    webhook_path: str
+    tokens: list[str]
+
+
+@dataclass
+class Result:
+    layer: str
+    sent: int = 0
+    http_errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+    lost: int = 0
+    expected: int = 0
+    http_ms: list[float] = field(default_factory=list)
+
+
+def setup_world(clients: int) -> World:
+    import django
+
+    django.setup()
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from integrations.models import Integration
+    from tenants.models import Company, Membership, Role, User
+    from tickets.models import Queue
+
+    tag = secrets.token_hex(4)
+    company = Company.objects.create(name=f"Bench {tag}", slug=f"bench-{tag}")
+    queue = Queue.objects.create(company=company, name="Bench", is_default=True)
+    users = User.objects.bulk_create(
+        [
+            User(email=f"bench-{tag}-{i}@bench.invalid", full_name=f"Agent {i}")
+            for i in range(clients)
+        ]
+    )
+    Membership.objects.bulk_create(
+        [Membership(company=company, user=u, role=Role.AGENT) for u in users]
+    )
+    queue.members.add(*users)
+    integration = Integration(company=company, kind="chatwoot", name="Bench")
+    integration.set_secrets({"webhook_secret": SECRET})
+    integration.save()
+    return World(
+        company_id=company.pk,
+        slug=company.slug,
+        webhook_path=integration.webhook_path(),
+        tokens=[str(RefreshToken.for_user(u).access_token) for u in users],
+    )
+
+
+def teardown_world(world: World) -> None:
+    from django.conf import settings
+
+    from conversations import realtime
+    from tenants.models import Company, User
+
+    User.objects.filter(
+        email__endswith="@bench.invalid", memberships__company_id=world.company_id
+    ).delete()
+    Company.objects.filter(pk=world.company_id).delete()
+    client = realtime._redis()
+    for key in client.scan_iter(f"{settings.REDIS_PREFIX}:rt:{world.company_id}:*"):
+        client.delete(key)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_daphne(layer: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "ATENDE_CHANNEL_LAYER": LAYERS[layer], "LOG_LEVEL": "WARNING"}
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "atende.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def webhook_body(run: str, i: int, conversations: int) -> bytes:
+    conv = 10_000 + i % conversations
+    contact = {
+        "id": conv,
+        "name": f"Bench contact {conv}",
+        "phone_number": f"+55119{conv:08d}",
+        "email": None,
+        "identifier": None,
+        "thumbnail": "",
+        "type": "contact",
+    }
+    return json.dumps(
+        {
+            "event": "message_created",
+            "id": int(run, 16) % 10**6 * 10**6 + i,
+            "content": f"bench {run} {i}",
+            "content_type": "text",
+            "content_attributes": {},
+            "message_type": "incoming",
+            "private": False,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "account": {"id": 1, "name": "Bench"},
+            "inbox": {"id": 1, "name": "Bench"},
+            "sender": {k: v for k, v in contact.items() if k != "type"},
+            "conversation": {"id": conv, "channel": "Channel::Api", "meta": {"sender": contact}},
+        }
+    ).encode()
+
+
+def signed(body: bytes) -> dict[str, str]:
+    ts = str(int(time.time()))
+    digest = hmac.new(SECRET.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/json",
+        "X-Chatwoot-Signature": f"sha256={digest}",
+        "X-Chatwoot-Timestamp": ts,
+    }
+
+
+async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Result:
+    import aiohttp
+
+    port = free_port()
+    daphne = start_daphne(layer, port)
+    base = f"http://127.0.0.1:{port}"
+    result = Result(layer=layer)
+    run = secrets.token_hex(3)
+    prefix = f"bench {run} "
+    total = int(args.rate * args.duration)
+    sent_at: dict[int, float] = {}
+    received: list[dict[int, float]] = [{} for _ in world.tokens]
+    try:
+        timeout = aiohttp.ClientTimeout(total=30)
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=200), timeout=timeout
+        ) as http:
+            for _ in range(100):
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"{base}/healthz") as r:
+                        if r.status == 200:
+                            break
+                await asyncio.sleep(0.2)
+            else:
+                raise RuntimeError(
+                    "daphne did not start: "
+                    + (daphne.stderr.read(2000).decode() if daphne.stderr else "")
+                )
+
+            print(
+                f"{layer}: daphne up, connecting {len(world.tokens)} clients",
+                file=sys.stderr,
+                flush=True,
+            )
+            sockets = []
+            for token in world.tokens:
+                ws = await http.ws_connect(
+                    f"ws://127.0.0.1:{port}/ws/companies/{world.slug}/?token={token}"
+                )
+                hello = await ws.receive_json(timeout=10)
+                assert hello["type"] == "hello", hello
+                sockets.append(ws)
+
+            async def listen(n: int, ws: Any) -> None:
+                async for msg in ws:
+                    if msg.type != aiohttp.WSMsgType.TEXT:
+                        continue
+                    now = time.perf_counter()
+                    data = json.loads(msg.data)
+                    if data.get("type") != "message.created":
+                        continue
+                    preview = (data.get("message") or {}).get("preview", "")
+                    if preview.startswith(prefix):
+                        received[n].setdefault(int(preview[len(prefix) :]), now)
+
+            print(
+                f"{layer}: clients connected, posting {total} webhooks", file=sys.stderr, flush=True
+            )
+            listeners = [asyncio.create_task(listen(n, ws)) for n, ws in enumerate(sockets)]
+
+            async def post(i: int) -> None:
+                body = webhook_body(run, i, args.conversations)
+                headers = signed(body)
+                sent_at[i] = start = time.perf_counter()
+                try:
+                    async with http.post(
+                        base + world.webhook_path, data=body, headers=headers
+                    ) as r:
+                        await r.read()
+                        if r.status != 200:
+                            result.http_errors += 1
+                except (aiohttp.ClientError, TimeoutError):
+                    result.http_errors += 1
+                result.http_ms.append((time.perf_counter() - start) * 1000)
+
+            posts = []
+            t0 = time.perf_counter()
+            for i in range(total):
+                delay = t0 + i / args.rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                posts.append(asyncio.create_task(post(i)))
+            await asyncio.gather(*posts)
+            await asyncio.sleep(args.drain)
+            for task in listeners:
+                task.cancel()
+            for ws in sockets:
+                await ws.close()
+    finally:
+        daphne.terminate()
+        try:
+            daphne.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            daphne.kill()
+
+    result.sent = total
+    result.expected = total * len(world.tokens)
+    for per_client in received:
+        for i, at in per_client.items():
+            result.latencies.append((at - sent_at[i]) * 1000)
+        result.lost += sum(1 for i in range(total) if i not in per_client)
+    return result
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def report(r: Result, args: argparse.Namespace) -> str:
+    mean = statistics.fmean(r.latencies) if r.latencies else float("nan")
+    return (
+        f"{r.layer:7} clients={args.clients} rate={args.rate}/s duration={args.duration}s "
+        f"webhooks={r.sent} http_errors={r.http_errors} "
+        f"http p50={pct(r.http_ms, 50):.1f}ms | "
+        f"latency p50={pct(r.latencies, 50):.1f}ms p99={pct(r.latencies, 99):.1f}ms "
+        f"max={max(r.latencies, default=float('nan')):.1f}ms mean={mean:.1f}ms | "
+        f"delivered={len(r.latencies)}/{r.expected} lost={r.lost}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=100.0, help="webhooks per second")
+    parser.add_argument(
+        "--duration", type=float, default=20.0, help="seconds of load (capped at 60)"
+    )
+    parser.add_argument("--conversations", type=int, default=40, help="distinct conversations")
+    parser.add_argument("--drain", type=float, default=3.0, help="seconds to wait for late events")
+    parser.add_argument("--layers", default="pubsub,core", help="comma-separated: pubsub, core")
+    args = parser.parse_args()
+    args.duration = min(args.duration, 60.0)
+    if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
+        sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: the bench uses the real services.")
+
+    world = setup_world(args.clients)
+    results = []
+    try:
+        for layer in [name.strip() for name in args.layers.split(",") if name.strip()]:
+            if layer not in LAYERS:
+                sys.exit(f"unknown layer {layer!r}: choose from {', '.join(LAYERS)}")
+            result = asyncio.run(run_layer(layer, world, args))
+            results.append(result)
+            print(report(result, args), flush=True)
+    finally:
+        teardown_world(world)
+    target_ok = all(
+        pct(r.latencies, 50) < 20 and pct(r.latencies, 99) < 100 and r.lost == 0 for r in results
+    )
+    print("target (p50 < 20 ms, p99 < 100 ms, 0 lost):", "met" if target_ok else "NOT met")
+
+
+if __name__ == "__main__":
+    main()
