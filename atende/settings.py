@@ -315,7 +315,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"WebhookStatusEnum": "integrations.models.WebhookStatus"},
 }
 
 # --- web security ---------------------------------------------------------------------
