@@ -31,9 +31,7 @@ def _check_database() -> dict:
 
 def _check_redis() -> dict:
     started = time.perf_counter()
-    client = redis.Redis.from_url(
-        settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
-    )
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
     try:
         client.ping()
     except redis.RedisError as exc:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -71,9 +71,7 @@ if not FIELD_ENCRYPTION_KEYS:
         raise ImproperlyConfigured("DEBUG=0 needs ATENDE_ENCRYPTION_KEYS (a Fernet key).")
     from cryptography.fernet import Fernet
 
-    FIELD_ENCRYPTION_KEYS = [
-        _kept_secret("encryption_key", lambda: Fernet.generate_key().decode())
-    ]
+    FIELD_ENCRYPTION_KEYS = [_kept_secret("encryption_key", lambda: Fernet.generate_key().decode())]
 
 # --- applications ---------------------------------------------------------------------
 

@@ -67,8 +67,9 @@ class OriginCheckMiddleware:
             allowed = list(settings.ALLOWED_HOSTS) + [
                 urlparse(o).netloc for o in settings.CSRF_TRUSTED_ORIGINS
             ]
-            if not validate_host(host.rsplit(":", 1)[0] if "]" not in host else host, allowed) \
-                    and not validate_host(host, allowed):
+            if not validate_host(
+                host.rsplit(":", 1)[0] if "]" not in host else host, allowed
+            ) and not validate_host(host, allowed):
                 await send({"type": "websocket.close", "code": 4403})
                 return None
         return await self.inner(scope, receive, send)

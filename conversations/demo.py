@@ -19,23 +19,48 @@ from tenants.models import Company
 
 # kind, conversation id, contact (name, phone, identifier, is_group), [(sender, text, minutes ago)]
 SAMPLES: list[tuple[str, str, tuple[str, str, str, bool], list[tuple[str, str, int]]]] = [
-    ("twilio", "demo-maria", ("Maria Souza", "+5511987650001", "", False), [
-        ("", "Oi! Meu pedido 4521 ainda não chegou 😟", 42),
-        ("", "Comprei semana passada, o prazo era 5 dias", 41),
-    ]),
-    ("twilio", "demo-joao", ("João Lima", "+5521976540002", "", False), [
-        ("", "Vocês abrem no sábado?", 25),
-    ]),
-    ("umbler", "demo-carla", ("Carla Dias", "+5531965430003", "", False), [
-        ("", "Quero trocar um produto que veio com defeito. Como faço?", 12),
-    ]),
-    ("chatwoot", "9001", ("Equipe Compras (GROUP)", "", "120363000000000001@g.us", True), [
-        ("Pedro", "Bom dia! Precisamos de um orçamento para 30 unidades.", 8),
-        ("Luana", "E o prazo de entrega para Belo Horizonte, por favor.", 6),
-    ]),
-    ("chatwoot", "9002", ("Ricardo Alves", "+5511954320004", "", False), [
-        ("", "Boa tarde, consigo pagar com Pix?", 3),
-    ]),
+    (
+        "twilio",
+        "demo-maria",
+        ("Maria Souza", "+5511987650001", "", False),
+        [
+            ("", "Oi! Meu pedido 4521 ainda não chegou 😟", 42),
+            ("", "Comprei semana passada, o prazo era 5 dias", 41),
+        ],
+    ),
+    (
+        "twilio",
+        "demo-joao",
+        ("João Lima", "+5521976540002", "", False),
+        [
+            ("", "Vocês abrem no sábado?", 25),
+        ],
+    ),
+    (
+        "umbler",
+        "demo-carla",
+        ("Carla Dias", "+5531965430003", "", False),
+        [
+            ("", "Quero trocar um produto que veio com defeito. Como faço?", 12),
+        ],
+    ),
+    (
+        "chatwoot",
+        "9001",
+        ("Equipe Compras (GROUP)", "", "120363000000000001@g.us", True),
+        [
+            ("Pedro", "Bom dia! Precisamos de um orçamento para 30 unidades.", 8),
+            ("Luana", "E o prazo de entrega para Belo Horizonte, por favor.", 6),
+        ],
+    ),
+    (
+        "chatwoot",
+        "9002",
+        ("Ricardo Alves", "+5511954320004", "", False),
+        [
+            ("", "Boa tarde, consigo pagar com Pix?", 3),
+        ],
+    ),
 ]
 
 
@@ -51,7 +76,10 @@ def seed_conversations(company: Company, out: dict[str, Any]) -> None:
         if integration is None:
             continue
         contact = ContactInfo(
-            external_id=identifier or phone, name=name, phone=phone, identifier=identifier,
+            external_id=identifier or phone,
+            name=name,
+            phone=phone,
+            identifier=identifier,
             is_group=is_group,
         )
         events = [

@@ -37,7 +37,8 @@ class Contact(CompanyOwned):
         verbose_name_plural = _("contacts")
         constraints = [
             models.UniqueConstraint(
-                fields=["company", "phone_key"], condition=~Q(phone_key=""),
+                fields=["company", "phone_key"],
+                condition=~Q(phone_key=""),
                 name="contact_unique_phone_per_company",
             )
         ]
@@ -99,7 +100,8 @@ class Conversation(CompanyOwned):
         indexes = [
             models.Index(fields=["company", "last_message_at"]),
             models.Index(
-                fields=["ai_pending_since"], condition=Q(ai_pending_since__isnull=False),
+                fields=["ai_pending_since"],
+                condition=Q(ai_pending_since__isnull=False),
                 name="conversation_ai_pending",
             ),
         ]
@@ -109,11 +111,15 @@ class Conversation(CompanyOwned):
 
 
 class Message(CompanyOwned):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
     )
-    direction = models.CharField(max_length=3, choices=[(d.value, d.name.title()) for d in Direction])
+    direction = models.CharField(
+        max_length=3, choices=[(d.value, d.name.title()) for d in Direction]
+    )
     sender_type = models.CharField(
         max_length=10, choices=[(s.value, s.name.title()) for s in SenderType]
     )
@@ -123,13 +129,16 @@ class Message(CompanyOwned):
     sender_name = models.CharField(max_length=200, blank=True, default="")
     content = models.TextField(blank=True, default="")
     content_type = models.CharField(
-        max_length=20, default=ContentType.TEXT, choices=[(c.value, c.name.title()) for c in ContentType]
+        max_length=20,
+        default=ContentType.TEXT,
+        choices=[(c.value, c.name.title()) for c in ContentType],
     )
     attachments = models.JSONField(default=list, blank=True)  # [{url, kind, mime_type, ...}]
     transcription = models.TextField(blank=True, default="")  # audio, by the AI attendant
     is_private = models.BooleanField(_("private note"), default=False)
     delivery_status = models.CharField(
-        max_length=10, default=DeliveryStatus.RECEIVED,
+        max_length=10,
+        default=DeliveryStatus.RECEIVED,
         choices=[(s.value, s.name.title()) for s in DeliveryStatus],
     )
     error_code = models.CharField(max_length=40, blank=True, default="")
@@ -153,7 +162,8 @@ class Message(CompanyOwned):
         verbose_name_plural = _("messages")
         constraints = [
             models.UniqueConstraint(
-                fields=["conversation", "external_id"], condition=Q(external_id__isnull=False),
+                fields=["conversation", "external_id"],
+                condition=Q(external_id__isnull=False),
                 name="message_unique_external",
             ),
             models.UniqueConstraint(
@@ -168,7 +178,8 @@ class Message(CompanyOwned):
             models.Index(fields=["ticket", "id"]),
             # Status callbacks that name only the platform's message id (no conversation).
             models.Index(
-                fields=["company", "external_id"], condition=Q(external_id__isnull=False),
+                fields=["company", "external_id"],
+                condition=Q(external_id__isnull=False),
                 name="message_external_id",
             ),
             models.Index(

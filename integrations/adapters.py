@@ -16,6 +16,7 @@ from integrations.umbler.adapter import UmblerAdapter
 
 __all__ = ["ADAPTERS", "get_adapter"]
 
+
 # Adapters are stateless, so one instance per kind serves every tenant. Read-only so no
 # caller can swap an adapter at runtime.
 class WebAdapter(ChatwootAdapter):

@@ -52,7 +52,9 @@ def resolve_membership(user: Any, company_slug: str) -> Membership:
     if user.is_superuser:
         return membership
     if not membership.company.is_active:
-        raise CompanyLocked(membership.company, _("This company is deactivated. Talk to its owner."))
+        raise CompanyLocked(
+            membership.company, _("This company is deactivated. Talk to its owner.")
+        )
     if not membership.is_active:
         raise CompanyLocked(
             membership.company, _("Your access to this company was deactivated by its admin.")
@@ -76,7 +78,9 @@ def company_view(role: str = Role.AGENT) -> Callable:
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
-        def wrapper(request: HttpRequest, company_slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(
+            request: HttpRequest, company_slug: str, *args: Any, **kwargs: Any
+        ) -> HttpResponse:
             if not request.user.is_authenticated:
                 from django.contrib.auth.views import redirect_to_login
 
@@ -85,8 +89,10 @@ def company_view(role: str = Role.AGENT) -> Callable:
                 membership = resolve_membership(request.user, company_slug)
             except CompanyLocked as locked:
                 return render(
-                    request, "tenants/locked.html",
-                    {"locked_company": locked.company, "reason": locked.reason}, status=403,
+                    request,
+                    "tenants/locked.html",
+                    {"locked_company": locked.company, "reason": locked.reason},
+                    status=403,
                 )
             request.company = membership.company  # type: ignore[attr-defined]
             request.membership = membership  # type: ignore[attr-defined]

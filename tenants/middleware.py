@@ -34,7 +34,9 @@ class UserLanguageMiddleware:
         match = _COMPANY_PATH.match(request.path_info)
         if match:
             language = (
-                Company.objects.filter(slug=match["slug"]).values_list("language", flat=True).first()
+                Company.objects.filter(slug=match["slug"])
+                .values_list("language", flat=True)
+                .first()
             )
             return language or ""
         return ""

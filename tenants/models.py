@@ -48,7 +48,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("Django admin access"), default=False)
     language = models.CharField(
-        _("language"), max_length=10, blank=True, choices=settings.LANGUAGES,
+        _("language"),
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
         help_text=_("Empty: follow the company's language."),
     )
     sound_enabled = models.BooleanField(_("notification sound"), default=True)
@@ -94,7 +97,8 @@ class Company(models.Model):
     # An inbound message within this many hours of a ticket's resolution reopens it;
     # later, a new ticket is opened.
     reopen_window_hours = models.PositiveIntegerField(
-        _("reopen window (hours)"), default=24,
+        _("reopen window (hours)"),
+        default=24,
         help_text=_("A customer writing again within this time reopens the resolved ticket."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

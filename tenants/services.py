@@ -26,7 +26,9 @@ def company_create(
     return company
 
 
-def user_get_or_create(*, email: str, full_name: str = "", password: str | None = None) -> tuple[User, bool]:
+def user_get_or_create(
+    *, email: str, full_name: str = "", password: str | None = None
+) -> tuple[User, bool]:
     email = User.objects.normalize_email(email).strip().lower()
     user = User.objects.filter(email__iexact=email).first()
     if user:
@@ -36,7 +38,12 @@ def user_get_or_create(*, email: str, full_name: str = "", password: str | None 
 
 @transaction.atomic
 def member_add(
-    *, company: Company, email: str, role: str, actor: Any = None, full_name: str = "",
+    *,
+    company: Company,
+    email: str,
+    role: str,
+    actor: Any = None,
+    full_name: str = "",
     password: str | None = None,
 ) -> tuple[Membership, bool]:
     """Add a user (created if new, with no usable password until they reset it) to the
@@ -68,8 +75,12 @@ def _ensure_an_admin_remains(membership: Membership, *, new_role: str, active: b
 
 @transaction.atomic
 def member_update(
-    *, membership: Membership, actor: Any = None, role: str | None = None,
-    is_active: bool | None = None, max_open_tickets: int | None = None,
+    *,
+    membership: Membership,
+    actor: Any = None,
+    role: str | None = None,
+    is_active: bool | None = None,
+    max_open_tickets: int | None = None,
 ) -> Membership:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     new_role = role if role is not None else membership.role

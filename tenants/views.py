@@ -55,14 +55,22 @@ def members(request: HttpRequest) -> HttpResponse:
                 reset = ResetPasswordForm(data={"email": membership.user.email})
                 if reset.is_valid():
                     reset.save(request)
-                messages.success(request, _("%(email)s was invited.") % {"email": membership.user.email})
+                messages.success(
+                    request, _("%(email)s was invited.") % {"email": membership.user.email}
+                )
             else:
-                messages.success(request, _("%(email)s was added.") % {"email": membership.user.email})
+                messages.success(
+                    request, _("%(email)s was added.") % {"email": membership.user.email}
+                )
             return redirect("tenants:members", company_slug=company.slug)
     return render(
         request,
         "tenants/members.html",
-        {"form": form, "members": selectors.company_members(company=company), "roles": Role.choices},
+        {
+            "form": form,
+            "members": selectors.company_members(company=company),
+            "roles": Role.choices,
+        },
     )
 
 
@@ -96,14 +104,20 @@ def set_language(request: HttpRequest) -> HttpResponse:
     language = request.POST.get("language", "")
     if not check_for_language(language) or language not in dict(settings.LANGUAGES):
         return HttpResponseBadRequest(_("Unknown language."))
-    next_url = request.POST.get("next") or request.headers.get("referer") or reverse("tenants-picker")
+    next_url = (
+        request.POST.get("next") or request.headers.get("referer") or reverse("tenants-picker")
+    )
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         next_url = reverse("tenants-picker")
     if request.user.is_authenticated:
         services.user_set_language(user=request.user, language=language)  # type: ignore[arg-type]
     response = redirect(next_url)
     response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax",
-        secure=settings.SESSION_COOKIE_SECURE, httponly=True,
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
     )
     return response

@@ -24,7 +24,9 @@ class Queue(CompanyOwned):
     )
     greeting = models.TextField(_("greeting message"), blank=True, default="")
     distribution = models.CharField(
-        _("distribution"), max_length=20, choices=DistributionRule.choices,
+        _("distribution"),
+        max_length=20,
+        choices=DistributionRule.choices,
         default=DistributionRule.MANUAL,
     )
     # {"mon": [["08:00", "18:00"]], ...}; empty = follow the company's hours.
@@ -98,8 +100,12 @@ class Ticket(CompanyOwned):
         Queue, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
     )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="assigned_tickets", verbose_name=_("assignee"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
     )
     priority = models.CharField(
         _("priority"), max_length=10, choices=Priority.choices, default=Priority.MEDIUM
@@ -112,8 +118,12 @@ class Ticket(CompanyOwned):
         _("complexity"), max_length=10, choices=Complexity.choices, blank=True, default=""
     )
     requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="requested_tickets", verbose_name=_("requester"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="requested_tickets",
+        verbose_name=_("requester"),
     )
     requested_for_name = models.CharField(max_length=200, blank=True, default="")
     requested_for_email = models.EmailField(blank=True, default="")
@@ -142,7 +152,8 @@ class Ticket(CompanyOwned):
             models.UniqueConstraint(fields=["company", "number"], name="ticket_unique_number"),
             # One active (pending/open) ticket per conversation.
             models.UniqueConstraint(
-                fields=["conversation"], condition=Q(status__in=["pending", "open"]),
+                fields=["conversation"],
+                condition=Q(status__in=["pending", "open"]),
                 name="ticket_one_active_per_conversation",
             ),
         ]
@@ -195,8 +206,12 @@ class QuickReply(CompanyOwned):
     """A canned answer typed as ``/shortcut``: company-wide (owner empty) or personal."""
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
-        related_name="quick_replies", verbose_name=_("owner"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="quick_replies",
+        verbose_name=_("owner"),
         help_text=_("Empty: available to everyone in the company."),
     )
     shortcut = models.SlugField(_("shortcut"), max_length=40, allow_unicode=True)
@@ -210,11 +225,13 @@ class QuickReply(CompanyOwned):
         ordering = ["shortcut"]
         constraints = [
             models.UniqueConstraint(
-                fields=["company", "shortcut"], condition=Q(owner__isnull=True),
+                fields=["company", "shortcut"],
+                condition=Q(owner__isnull=True),
                 name="quick_reply_unique_company_shortcut",
             ),
             models.UniqueConstraint(
-                fields=["company", "owner", "shortcut"], condition=Q(owner__isnull=False),
+                fields=["company", "owner", "shortcut"],
+                condition=Q(owner__isnull=False),
                 name="quick_reply_unique_personal_shortcut",
             ),
         ]
@@ -240,7 +257,9 @@ class ScheduledMessage(CompanyOwned):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     status = models.CharField(
-        _("status"), max_length=10, choices=ScheduledStatus.choices,
+        _("status"),
+        max_length=10,
+        choices=ScheduledStatus.choices,
         default=ScheduledStatus.SCHEDULED,
     )
     message = models.ForeignKey(
@@ -256,9 +275,7 @@ class ScheduledMessage(CompanyOwned):
         verbose_name_plural = _("scheduled messages")
         ordering = ["send_at", "id"]
         indexes = [
-            models.Index(
-                fields=["send_at"], condition=Q(status="scheduled"), name="scheduled_due"
-            ),
+            models.Index(fields=["send_at"], condition=Q(status="scheduled"), name="scheduled_due"),
             models.Index(fields=["company", "ticket", "status"]),
         ]
 

@@ -38,7 +38,9 @@ class MeSerializer(UserSerializer):
         read_only_fields = [*UserSerializer.Meta.read_only_fields, "is_superuser", "memberships"]
 
     def get_memberships(self, user: User) -> list[dict]:
-        qs = user.memberships.select_related("company").filter(is_active=True, company__is_active=True)
+        qs = user.memberships.select_related("company").filter(
+            is_active=True, company__is_active=True
+        )
         return MyMembershipSerializer(qs, many=True).data  # type: ignore[return-value]
 
 
@@ -49,7 +51,16 @@ class MemberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Membership
-        fields = ["id", "user", "email", "full_name", "role", "is_active", "max_open_tickets", "created_at"]
+        fields = [
+            "id",
+            "user",
+            "email",
+            "full_name",
+            "role",
+            "is_active",
+            "max_open_tickets",
+            "created_at",
+        ]
         read_only_fields = ["id", "user", "created_at"]
 
     def validate(self, attrs: dict) -> dict:
@@ -71,7 +82,8 @@ class EmailTokenObtainSerializer(TokenObtainPairSerializer):
 
     def validate(self, attrs: dict) -> dict:
         user = authenticate(
-            request=self.context.get("request"), email=attrs.get("email", "").lower(),
+            request=self.context.get("request"),
+            email=attrs.get("email", "").lower(),
             password=attrs.get("password"),
         )
         if user is None or not user.is_active:

@@ -11,7 +11,12 @@ from rest_framework_simplejwt.views import TokenObtainPairView
 from .. import selectors, services
 from ..access import CompanyAPIMixin, active_memberships
 from ..models import Membership, Role
-from .serializers import CompanySerializer, EmailTokenObtainSerializer, MemberSerializer, MeSerializer
+from .serializers import (
+    CompanySerializer,
+    EmailTokenObtainSerializer,
+    MemberSerializer,
+    MeSerializer,
+)
 
 
 class TokenObtainView(TokenObtainPairView):

@@ -46,12 +46,16 @@ def test_the_route_walk_finds_company_pages_and_api_routes() -> None:
     assert "/api/v1/companies/loja-azul/members/" in routes
 
 
-def test_an_outsider_gets_404_on_every_company_route(company, outsider, client_for, api_client_for) -> None:
+def test_an_outsider_gets_404_on_every_company_route(
+    company, outsider, client_for, api_client_for
+) -> None:
     web = client_for(outsider)
     api = api_client_for(outsider)
     for url in _company_routes():
         client = api if url.startswith("/api/") else web
-        statuses = {m: getattr(client, m)(url).status_code for m in ("get", "post", "patch", "delete")}
+        statuses = {
+            m: getattr(client, m)(url).status_code for m in ("get", "post", "patch", "delete")
+        }
         # 404 for every method (a 405 would tell the route exists for this company).
         assert set(statuses.values()) == {404}, (url, statuses)
 
@@ -81,19 +85,27 @@ def test_an_agent_cannot_reach_admin_only_pages(company, agent, client_for, api_
     api = api_client_for(agent)
     assert api.get("/api/v1/companies/loja-azul/members/").status_code == 403
     response = api.post(
-        "/api/v1/companies/loja-azul/members/", {"email": "x@y.test", "role": "admin"}, format="json"
+        "/api/v1/companies/loja-azul/members/",
+        {"email": "x@y.test", "role": "admin"},
+        format="json",
     )
     assert response.status_code == 403
 
 
-def test_a_supervisor_reads_members_but_cannot_add_them(company, supervisor, api_client_for) -> None:
+def test_a_supervisor_reads_members_but_cannot_add_them(
+    company, supervisor, api_client_for
+) -> None:
     api = api_client_for(supervisor)
     assert api.get("/api/v1/companies/loja-azul/members/").status_code == 200
-    response = api.post("/api/v1/companies/loja-azul/members/", {"email": "x@y.test"}, format="json")
+    response = api.post(
+        "/api/v1/companies/loja-azul/members/", {"email": "x@y.test"}, format="json"
+    )
     assert response.status_code == 403
 
 
-def test_an_inactive_membership_is_locked_out_with_a_clear_message(company, agent, client_for) -> None:
+def test_an_inactive_membership_is_locked_out_with_a_clear_message(
+    company, agent, client_for
+) -> None:
     Membership.objects.filter(user=agent).update(is_active=False)
     response = client_for(agent).get("/app/loja-azul/")
     assert response.status_code == 403
@@ -111,7 +123,9 @@ def test_an_inactive_company_locks_out_its_members_everywhere(
     assert response.json()["detail"]
 
 
-def test_the_company_picker_lists_only_active_memberships(company, other_company, agent, client_for) -> None:
+def test_the_company_picker_lists_only_active_memberships(
+    company, other_company, agent, client_for
+) -> None:
     Membership.objects.create(company=other_company, user=agent, role=Role.AGENT)
     response = client_for(agent).get("/app/")
     assert response.status_code == 200

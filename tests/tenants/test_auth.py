@@ -14,12 +14,21 @@ def test_jwt_obtain_refresh_verify_and_an_authenticated_call(company, agent, cli
     from rest_framework.test import APIClient
 
     api = APIClient()
-    response = api.post("/api/v1/auth/token/", {"email": "AGENT@azul.test", "password": PASSWORD}, format="json")
+    response = api.post(
+        "/api/v1/auth/token/", {"email": "AGENT@azul.test", "password": PASSWORD}, format="json"
+    )
     assert response.status_code == 200, response.content
     tokens = response.json()
     assert {"access", "refresh"} <= tokens.keys()
-    assert api.post("/api/v1/auth/token/verify/", {"token": tokens["access"]}, format="json").status_code == 200
-    refreshed = api.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json")
+    assert (
+        api.post(
+            "/api/v1/auth/token/verify/", {"token": tokens["access"]}, format="json"
+        ).status_code
+        == 200
+    )
+    refreshed = api.post(
+        "/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json"
+    )
     assert refreshed.status_code == 200 and refreshed.json()["access"]
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access']}")
     me = api.get("/api/v1/me/").json()
@@ -32,7 +41,9 @@ def test_a_wrong_password_and_a_bad_token_are_refused(company, agent) -> None:
     from rest_framework.test import APIClient
 
     api = APIClient()
-    response = api.post("/api/v1/auth/token/", {"email": "agent@azul.test", "password": "nope"}, format="json")
+    response = api.post(
+        "/api/v1/auth/token/", {"email": "agent@azul.test", "password": "nope"}, format="json"
+    )
     assert response.status_code == 401
     api.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
     assert api.get("/api/v1/me/").status_code == 401
@@ -46,7 +57,9 @@ def test_an_inactive_user_gets_no_token(company, agent) -> None:
 
     agent.is_active = False
     agent.save()
-    response = APIClient().post("/api/v1/auth/token/", {"email": agent.email, "password": PASSWORD}, format="json")
+    response = APIClient().post(
+        "/api/v1/auth/token/", {"email": agent.email, "password": PASSWORD}, format="json"
+    )
     assert response.status_code == 401
 
 
@@ -67,7 +80,10 @@ def test_password_reset_page_sends_an_email(company, agent, client) -> None:
 
 
 def test_nobody_can_sign_up_alone(client, db) -> None:
-    response = client.post("/accounts/signup/", {"email": "x@y.test", "password1": "aA1!aA1!aA1!", "password2": "aA1!aA1!aA1!"})
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "x@y.test", "password1": "aA1!aA1!aA1!", "password2": "aA1!aA1!aA1!"},
+    )
     from tenants.models import User
 
     assert not User.objects.filter(email="x@y.test").exists()
@@ -76,7 +92,11 @@ def test_nobody_can_sign_up_alone(client, db) -> None:
 
 def test_the_microsoft_button_shows_only_when_configured(client, db) -> None:
     assert "Microsoft" not in client.get("/accounts/login/").text
-    providers = {"microsoft": {"APPS": [{"client_id": "cid", "secret": "sec", "settings": {"tenant": "organizations"}}]}}
+    providers = {
+        "microsoft": {
+            "APPS": [{"client_id": "cid", "secret": "sec", "settings": {"tenant": "organizations"}}]
+        }
+    }
     with override_settings(SOCIALACCOUNT_PROVIDERS=providers):
         html = client.get("/accounts/login/").text
     assert 'data-provider="microsoft"' in html
@@ -134,11 +154,13 @@ def test_repeated_failed_logins_are_rate_limited(company, agent, client) -> None
 def test_cors_allows_only_configured_origins_on_the_api(client, db) -> None:
     with override_settings(CORS_ALLOWED_ORIGINS=["https://app.example.com"]):
         ok = client.options(
-            "/api/v1/auth/token/", HTTP_ORIGIN="https://app.example.com",
+            "/api/v1/auth/token/",
+            HTTP_ORIGIN="https://app.example.com",
             HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
         )
         bad = client.options(
-            "/api/v1/auth/token/", HTTP_ORIGIN="https://evil.example",
+            "/api/v1/auth/token/",
+            HTTP_ORIGIN="https://evil.example",
             HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
         )
     assert ok["Access-Control-Allow-Origin"] == "https://app.example.com"

@@ -51,5 +51,9 @@ def test_every_response_carries_a_request_id_and_logs_are_json_with_context(clie
         LogContextFilter().filter(record)
     finally:
         request_id_var.reset(token)
-    line = json.loads(JsonFormatter("%(levelname)s %(message)s %(request_id)s %(user)s %(company)s").format(record))
+    line = json.loads(
+        JsonFormatter("%(levelname)s %(message)s %(request_id)s %(user)s %(company)s").format(
+            record
+        )
+    )
     assert line["request_id"] == "rid-1" and line["message"] == "hello" and "company" in line

@@ -27,10 +27,17 @@ PRODUCTION_ENV = {
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    base = {
+        k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
+    }
     return subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -76,7 +83,9 @@ def test_seed_demo_is_idempotent_and_prints_json(capsys) -> None:
 
 @pytest.mark.django_db
 def test_createcompany_creates_a_company_with_its_admin() -> None:
-    call_command("createcompany", "Padaria Sol", "--admin-email", "dono@sol.test", "--language", "en")
+    call_command(
+        "createcompany", "Padaria Sol", "--admin-email", "dono@sol.test", "--language", "en"
+    )
     company = Company.objects.get(slug="padaria-sol")
     assert company.language == "en" and company.timezone == "America/Sao_Paulo"
     assert Membership.objects.get(company=company).role == "admin"

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def _connect(path: str, headers: list | None = None, subprotocols: list | None = None):
-    communicator = WebsocketCommunicator(application, path, headers=headers or [], subprotocols=subprotocols)
+    communicator = WebsocketCommunicator(
+        application, path, headers=headers or [], subprotocols=subprotocols
+    )
     connected, code = await communicator.connect(timeout=5)
     return communicator, connected, code
 
@@ -25,7 +27,8 @@ async def _session_cookie(user) -> bytes:
 
     client = Client()
     await sync_to_async(client.force_login)(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+    name = settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}".encode()
 
 
 async def test_anonymous_connections_are_refused(company) -> None:
@@ -46,13 +49,18 @@ async def test_a_member_connects_with_a_session_and_receives_company_events(comp
     assert connected
     hello = await communicator.receive_json_from(timeout=5)
     assert {k: hello[k] for k in ("type", "company", "user", "role")} == {
-        "type": "hello", "company": "loja-azul", "user": "agent@azul.test", "role": "agent"
+        "type": "hello",
+        "company": "loja-azul",
+        "user": "agent@azul.test",
+        "role": "agent",
     }
     assert isinstance(hello["seq"], int) and "counts" in hello
 
     from conversations import realtime
 
-    await sync_to_async(realtime.send_now)([realtime.company_group(company.pk)], {"type": "probe", "n": 1})
+    await sync_to_async(realtime.send_now)(
+        [realtime.company_group(company.pk)], {"type": "probe", "n": 1}
+    )
     assert await communicator.receive_json_from(timeout=5) == {"type": "probe", "n": 1}
     await communicator.send_json_to({"type": "ping"})
     assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
@@ -73,12 +81,15 @@ async def test_a_bad_token_and_a_foreign_origin_are_refused(company, agent) -> N
     assert not connected and code == 4401
     cookie = await _session_cookie(agent)
     _, connected, _ = await _connect(
-        "/ws/companies/loja-azul/", headers=[(b"cookie", cookie), (b"origin", b"https://evil.example")]
+        "/ws/companies/loja-azul/",
+        headers=[(b"cookie", cookie), (b"origin", b"https://evil.example")],
     )
     assert not connected
 
 
-async def test_an_outsider_never_receives_another_companys_events(company, other_company, outsider) -> None:
+async def test_an_outsider_never_receives_another_companys_events(
+    company, other_company, outsider
+) -> None:
     communicator, connected, _ = await _connect(f"/ws/companies/outra/?token={jwt_for(outsider)}")
     assert connected
     await communicator.receive_json_from(timeout=5)  # hello

@@ -40,15 +40,24 @@ def embedded_redis_args(*, daemonize: bool) -> list[str]:
     var = Path(settings.VAR_DIR)
     return [
         redis_server_binary(),
-        "--port", str(settings.EMBEDDED_REDIS_PORT),
-        "--bind", "127.0.0.1",
-        "--dir", str(var),
-        "--dbfilename", "embedded-redis.rdb",
-        "--save", "60 1",
-        "--appendonly", "no",
-        "--pidfile", str(var / "embedded-redis.pid"),
-        "--logfile", str(var / "embedded-redis.log") if daemonize else "",
-        "--daemonize", "yes" if daemonize else "no",
+        "--port",
+        str(settings.EMBEDDED_REDIS_PORT),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(var),
+        "--dbfilename",
+        "embedded-redis.rdb",
+        "--save",
+        "60 1",
+        "--appendonly",
+        "no",
+        "--pidfile",
+        str(var / "embedded-redis.pid"),
+        "--logfile",
+        str(var / "embedded-redis.log") if daemonize else "",
+        "--daemonize",
+        "yes" if daemonize else "no",
     ]
 
 

@@ -25,11 +25,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", default=os.environ.get("ATENDE_PORT", "8000"))
         parser.add_argument("--concurrency", default=os.environ.get("CELERY_CONCURRENCY", "2"))
         parser.add_argument(
-            "--seed-demo", action="store_true",
+            "--seed-demo",
+            action="store_true",
             help="seed the demo company when the database has none (after Redis is up)",
         )
         parser.add_argument(
-            "--demo-traffic", action="store_true",
+            "--demo-traffic",
+            action="store_true",
             help="also post sample customer messages to the demo company now and then",
         )
 
@@ -45,20 +47,56 @@ class Command(BaseCommand):
             wait_for_redis(settings.REDIS_URL)
         if opts["seed_demo"]:
             # Seeding ingests sample messages whose follow-up tasks need the broker up.
-            subprocess.run(  # noqa: S603
+            subprocess.run(
                 [sys.executable, "manage.py", "seed_demo", "--if-new"], check=True
             )
-        start("web", [os.path.join(bin_dir, "daphne"), "-b", opts["host"], "-p", str(opts["port"]),
-                      "--proxy-headers", "atende.asgi:application"])
-        start("worker", [os.path.join(bin_dir, "celery"), "-A", "atende", "worker", "-l", "info",
-                         "--concurrency", str(opts["concurrency"]), "-Q", "atende"])
-        start("beat", [os.path.join(bin_dir, "celery"), "-A", "atende", "beat", "-l", "info",
-                       "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME])
+        start(
+            "web",
+            [
+                os.path.join(bin_dir, "daphne"),
+                "-b",
+                opts["host"],
+                "-p",
+                str(opts["port"]),
+                "--proxy-headers",
+                "atende.asgi:application",
+            ],
+        )
+        start(
+            "worker",
+            [
+                os.path.join(bin_dir, "celery"),
+                "-A",
+                "atende",
+                "worker",
+                "-l",
+                "info",
+                "--concurrency",
+                str(opts["concurrency"]),
+                "-Q",
+                "atende",
+            ],
+        )
+        start(
+            "beat",
+            [
+                os.path.join(bin_dir, "celery"),
+                "-A",
+                "atende",
+                "beat",
+                "-l",
+                "info",
+                "-s",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
+            ],
+        )
 
         url = f"http://{opts['host']}:{opts['port']}"
         if opts["demo_traffic"]:
             start("traffic", [sys.executable, "manage.py", "demo_traffic", "--url", url])
-        self.stdout.write(self.style.SUCCESS(f"\nAtende is running at {url}  (Ctrl-C stops everything)"))
+        self.stdout.write(
+            self.style.SUCCESS(f"\nAtende is running at {url}  (Ctrl-C stops everything)")
+        )
         self.stdout.write(f"  API docs: {url}/api/docs/   admin: {url}/admin/")
         try:
             from tenants.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS

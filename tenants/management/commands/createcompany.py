@@ -23,12 +23,16 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
             company = services.company_create(
-                name=opts["name"], slug=opts["slug"], timezone=opts["timezone"],
+                name=opts["name"],
+                slug=opts["slug"],
+                timezone=opts["timezone"],
                 language=opts["language"],
             )
             if opts["admin_email"]:
                 services.member_add(
-                    company=company, email=opts["admin_email"], role=Role.ADMIN,
+                    company=company,
+                    email=opts["admin_email"],
+                    role=Role.ADMIN,
                     password=opts["admin_password"],
                 )
         except ValidationError as exc:
