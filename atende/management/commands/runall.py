@@ -47,9 +47,7 @@ class Command(BaseCommand):
             wait_for_redis(settings.REDIS_URL)
         if opts["seed_demo"]:
             # Seeding ingests sample messages whose follow-up tasks need the broker up.
-            subprocess.run(
-                [sys.executable, "manage.py", "seed_demo", "--if-new"], check=True
-            )
+            subprocess.run([sys.executable, "manage.py", "seed_demo", "--if-new"], check=True)
         start(
             "web",
             [
