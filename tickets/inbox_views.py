@@ -66,6 +66,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
     for ticket in tickets:
         row = realtime.ticket_row(ticket)
         row["preview"] = ticket.preview or ""
+        # Labels in the viewer's language; websocket payloads keep the raw values and
+        # static/js/inbox.js maps them through the row's data-label-* attributes.
+        row["status_label"] = ticket.get_status_display()
+        row["priority_label"] = ticket.get_priority_display()
+        row["channel_label"] = ticket.conversation.integration.get_kind_display()
         rows.append(row)
     queues = selectors.member_queues(membership)
     counts = realtime.member_counts(membership)

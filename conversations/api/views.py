@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, status
@@ -177,7 +178,7 @@ class ConversationReplyView(ConversationMixin, generics.GenericAPIView):
         ticket = selectors.current_ticket(conversation)
         if ticket is None:
             raise exceptions.ValidationError(
-                {"detail": "This conversation has no ticket to reply on."}
+                {"detail": _("This conversation has no ticket to reply on.")}
             )
         try:
             if data["private"]:
