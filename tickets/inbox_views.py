@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from conversations import realtime
@@ -30,11 +31,12 @@ from .models import Priority, Queue, TicketStatus
 from .services.reading import ticket_mark_read
 
 INBOX_LIMIT = 100
+# Lazy: built at import time, shown in each viewer's language.
 TABS = (
-    ("pending", _("Waiting")),
-    ("open", _("Open")),
-    ("mine", _("Mine")),
-    ("resolved", _("Resolved")),
+    ("pending", gettext_lazy("Waiting")),
+    ("open", gettext_lazy("Open")),
+    ("mine", gettext_lazy("Mine")),
+    ("resolved", gettext_lazy("Resolved")),
 )
 
 
