@@ -19,6 +19,7 @@ stored and handed to outbound), minus the model's own time.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import random
 import signal
@@ -67,7 +68,7 @@ def main() -> int:
     parser.add_argument("--bursts", type=int, default=3, help="bursts per conversation")
     parser.add_argument("--buffer", type=float, default=2.0, help="buffer seconds")
     parser.add_argument("--latency", type=float, default=0.5, help="fake model latency (s)")
-    parser.add_argument("--concurrency", type=int, default=4, help="worker threads")
+    parser.add_argument("--concurrency", type=int, default=10, help="worker threads")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
@@ -162,10 +163,17 @@ def main() -> int:
         env=env,
         start_new_session=True,
     )
-    time.sleep(4)  # worker boot
+    from atende.celery import app as celery_app
+
+    boot = time.monotonic()
+    while not celery_app.control.ping(timeout=1.0):  # wait until the worker consumes
+        if worker.poll() is not None or time.monotonic() - boot > 120:
+            print("The Celery worker did not start.")
+            return 2
+    print(f"worker ready after {time.monotonic() - boot:.1f} s")
 
     # Burst plan: list of (conversation index, [gaps before each message]).
-    quiet = args.buffer + args.latency + 2.5
+    quiet = args.buffer + args.latency + 4.0
     bursts: list[dict] = []
     plan: dict[int, list[list[float]]] = {}
     for c in range(args.conversations):
@@ -179,8 +187,9 @@ def main() -> int:
 
     def customer(c: int) -> None:
         try:
-            time.sleep(rng.uniform(0, args.buffer))  # staggered starts
+            time.sleep(rng.uniform(0, 6))  # customers do not all start at once
             contact = ContactInfo(external_id=f"b{c}", name=f"Cliente {c}", phone=f"+55119{c:08d}")
+            scheduled_at: list[float] = []
             for b, gaps in enumerate(plan[c]):
                 ids = []
                 for m, gap in enumerate([0.0, *gaps]):
@@ -197,9 +206,19 @@ def main() -> int:
                         )
                     )
                     ids.append(f"{c}-{b}-{m}")
+                    # When the hook's INCR + enqueue happened (after commit): the window
+                    # the system sees runs from here, not from when the customer typed.
+                    scheduled_at.append(time.time())
                     connection.close()  # a shared PostgreSQL: hold no idle connection
                 with lock:
-                    bursts.append({"conversation": c, "burst": b, "external_ids": ids})
+                    bursts.append(
+                        {
+                            "conversation": c,
+                            "burst": b,
+                            "external_ids": ids,
+                            "scheduled_at": scheduled_at[-len(ids) :],
+                        }
+                    )
                 time.sleep(quiet + rng.uniform(0, 1.5))
         finally:
             connection.close()
@@ -247,6 +266,7 @@ def main() -> int:
     raw_delays = []
     pickup = []
     unanswered = []
+    split_bursts: list[float] = []  # widest scheduling gap of bursts with several replies
     for burst in bursts:
         ids = {by_external[x].pk for x in burst["external_ids"]}
         answering = [r for last_id, rs in reply_for_last.items() if last_id in ids for r in rs]
@@ -264,7 +284,24 @@ def main() -> int:
                 pickup.append(log.started_at.timestamp() - due)
         elif not answering:
             unanswered.append(burst)
-    ok = all(n == 1 for n in per_burst)
+        else:
+            seen = burst["scheduled_at"]
+            split_bursts.append(max((b - a for a, b in itertools.pairwise(seen)), default=0.0))
+    # The bursts the system saw: a customer burst split wherever two of its messages were
+    # scheduled a window or more apart (slow ingest under load); each must get one reply.
+    per_seen_burst = []
+    for burst in bursts:
+        groups: list[list[str]] = [[]]
+        for k, external_id in enumerate(burst["external_ids"]):
+            if k and burst["scheduled_at"][k] - burst["scheduled_at"][k - 1] >= args.buffer:
+                groups.append([])
+            groups[-1].append(external_id)
+        for group in groups:
+            ids = {by_external[x].pk for x in group}
+            per_seen_burst.append(
+                sum(len(rs) for last, rs in reply_for_last.items() if last in ids)
+            )
+    ok = all(n == 1 for n in per_seen_burst)
     print(
         f"\nAI buffer bench: {args.conversations} conversations x {args.bursts} bursts, "
         f"buffer {args.buffer:g} s, fake model latency {args.latency:g} s, "
@@ -277,9 +314,10 @@ def main() -> int:
         f"({len(fake.chat_requests) / max(1, inbound_total):.2f} per inbound message)"
     )
     print(f"  replies                 {len(replies)}")
+    print(f"  replies per burst typed min {min(per_burst)} max {max(per_burst)}")
     print(
-        f"  replies per burst       min {min(per_burst)} max {max(per_burst)}  "
-        f"{'OK: exactly 1 each' if ok else 'FAIL'}"
+        f"  replies per burst seen  min {min(per_seen_burst)} max {max(per_seen_burst)} "
+        f"over {len(per_seen_burst)} bursts  {'OK: exactly 1 each' if ok else 'FAIL'}"
     )
     print(
         f"  delay last msg -> reply (model time excluded): p50 {statistics.median(delays):.2f} s "
@@ -287,9 +325,18 @@ def main() -> int:
         f"(target <= {args.buffer + 1:g} s)"
     )
     print(
-        f"  same, including model time:                    p50 {statistics.median(raw_delays):.2f} s "
+        f"  same, including model time:                    "
+        f"p50 {statistics.median(raw_delays):.2f} s "
         f"max {max(raw_delays):.2f} s"
     )
+    if split_bursts:
+        inside = [g for g in split_bursts if g < args.buffer]
+        print(
+            f"  bursts with more than one reply: {len(split_bursts)}; in "
+            f"{len(split_bursts) - len(inside)} of them two messages were scheduled a window "
+            f"or more apart (customer gap + ingest time under load: a new burst by design); "
+            f"in {len(inside)} the gaps stayed under the window"
+        )
     print(
         f"  task start after due (lag): p50 {statistics.median(pickup or [0]):.2f} s "
         f"max {max(pickup or [0]):.2f} s"

@@ -65,6 +65,7 @@ class RunResult:
     sent: int
     seconds: float
     latencies_ms: list[float]
+    server_cpu_seconds: float = float("nan")
     codes: Counter[int] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
     errors: int = 0
@@ -287,6 +288,18 @@ class Server:
                 time.sleep(0.3)
         raise RuntimeError("daphne did not become ready")
 
+    def cpu_seconds(self) -> float:
+        """User+system CPU the server processes used so far (Linux /proc), or NaN."""
+        total = 0.0
+        ticks = os.sysconf("SC_CLK_TCK")
+        for process in self.processes:
+            try:
+                fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return float("nan")
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
     def stop(self) -> None:
         for process in self.processes:
             process.terminate()
@@ -382,7 +395,8 @@ def report(result: RunResult, stored_messages: int) -> str:
         f"{rate:.0f} messages/s ({result.sent / result.seconds:.0f} requests/s), "
         f"ack latency p50 {result.percentile(50):.1f} ms, p99 {result.percentile(99):.1f} ms, "
         f"max {max(result.latencies_ms or [0]):.1f} ms; HTTP {dict(result.codes)}; "
-        f"answers {dict(result.statuses)}; transport errors {result.errors}"
+        f"answers {dict(result.statuses)}; transport errors {result.errors}; "
+        f"server CPU {result.server_cpu_seconds * 1000 / max(result.sent, 1):.1f} ms/request"
     )
 
 
@@ -399,9 +413,11 @@ def run_baseline(args: argparse.Namespace, requests: list[Request]) -> tuple[Run
     server = Server(args.workers, "bench.minimal_settings", public_base=False)
     try:
         server.wait_ready()
+        cpu_before = server.cpu_seconds()
         result = asyncio.run(
             drive(server.url, requests, args.concurrency, args.timeout, "minimal view (1 INSERT)")
         )
+        result.server_cpu_seconds = server.cpu_seconds() - cpu_before
     finally:
         server.stop()
     with connection.cursor() as cursor:
@@ -447,8 +463,10 @@ def main() -> int:
             f"{'server ' + base_url if args.url else f'{args.workers} daphne worker(s)'}",
             flush=True,
         )
+        cpu_before = server.cpu_seconds() if server is not None else float("nan")
         result = asyncio.run(drive(base_url, requests, args.concurrency, args.timeout, "atende"))
         if server is not None:
+            result.server_cpu_seconds = server.cpu_seconds() - cpu_before
             server.stop()
             server = None
         checks = check_product(company, expected)

@@ -289,7 +289,7 @@ def _inbox(company: Any, membership: Any) -> Any:
     )
 
 
-def measure(seeded: dict[str, Any], requests: int) -> dict[str, dict[str, float]]:
+def measure(seeded: dict[str, Any], requests: int, only: str = "") -> dict[str, dict[str, float]]:
     from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -328,6 +328,8 @@ def measure(seeded: dict[str, Any], requests: int) -> dict[str, dict[str, float]
     }
     results: dict[str, dict[str, float]] = {}
     for name, run in cases.items():
+        if only and only.lower() not in name.lower():
+            continue
         run()  # warm-up (caches, plans)
         reset_queries()  # each request resets the log: start the capture from empty
         with CaptureQueriesContext(connection) as ctx:
@@ -363,6 +365,7 @@ def main() -> None:
     parser.add_argument(
         "--measure-only", action="store_true", help="reuse a database seeded with --keep"
     )
+    parser.add_argument("--only", default="", help="measure the cases whose name contains this")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -384,7 +387,7 @@ def main() -> None:
                 }
                 for slug in ("bench-a", "bench-b")
             ]
-            _report(measure(seeded[0], args.requests))
+            _report(measure(seeded[0], args.requests, args.only))
             return
         call_command("migrate", verbosity=0)
         started = time.perf_counter()

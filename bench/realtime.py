@@ -48,6 +48,7 @@ class World:
     slug: str
     webhook_path: str
     tokens: list[str]
+    ticket_id: int
 
 
 @dataclass
@@ -87,11 +88,23 @@ def setup_world(clients: int) -> World:
     integration = Integration(company=company, kind="chatwoot", name="Bench")
     integration.set_secrets({"webhook_secret": SECRET})
     integration.save()
+    from conversations.models import Contact, Conversation
+    from tickets.models import Ticket
+
+    # The ticket that --source publish announces changes of.
+    contact = Contact.objects.create(company=company, name="Bench publish")
+    conversation = Conversation.objects.create(
+        company=company, integration=integration, contact=contact, external_id="bench-publish"
+    )
+    ticket = Ticket.objects.create(
+        company=company, number=1, conversation=conversation, contact=contact, queue=queue
+    )
     return World(
         company_id=company.pk,
         slug=company.slug,
         webhook_path=integration.webhook_path(),
         tokens=[str(RefreshToken.for_user(u).access_token) for u in users],
+        ticket_id=ticket.pk,
     )
 
 
@@ -118,9 +131,15 @@ def free_port() -> int:
 
 def start_daphne(layer: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "ATENDE_CHANNEL_LAYER": LAYERS[layer], "LOG_LEVEL": "WARNING"}
+    profile = os.environ.get("BENCH_PROFILE")  # a cProfile output path, to find hot spots
+    # The server's log goes to a file: an unread pipe would fill up and stall the server.
+    from django.conf import settings
+
+    log = open(settings.VAR_DIR / f"bench-daphne-{layer}.log", "wb")  # noqa: SIM115
     return subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
         [
             sys.executable,
+            *(["-m", "cProfile", "-o", f"{profile}.{layer}"] if profile else []),
             "-m",
             "daphne",
             "-b",
@@ -131,8 +150,8 @@ def start_daphne(layer: str, port: int) -> subprocess.Popen:
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -192,7 +211,7 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
         async with aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=200), timeout=timeout
         ) as http:
-            for _ in range(100):
+            for _ in range(300):  # up to 60 s: a loaded machine imports slowly
                 with contextlib.suppress(aiohttp.ClientError):
                     async with http.get(f"{base}/healthz") as r:
                         if r.status == 200:
@@ -200,8 +219,7 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
                 await asyncio.sleep(0.2)
             else:
                 raise RuntimeError(
-                    "daphne did not start: "
-                    + (daphne.stderr.read(2000).decode() if daphne.stderr else "")
+                    "daphne did not start: see bench-daphne-<layer>.log in ATENDE_VAR_DIR"
                 )
 
             print(
@@ -224,9 +242,12 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
                         continue
                     now = time.perf_counter()
                     data = json.loads(msg.data)
-                    if data.get("type") != "message.created":
+                    if data.get("type") == "ticket.updated" and "bench" in data:
+                        preview = str(data["bench"])
+                    elif data.get("type") == "message.created":
+                        preview = (data.get("message") or {}).get("preview", "")
+                    else:
                         continue
-                    preview = (data.get("message") or {}).get("preview", "")
                     if preview.startswith(prefix):
                         received[n].setdefault(int(preview[len(prefix) :]), now)
 
@@ -250,6 +271,24 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
                     result.http_errors += 1
                 result.http_ms.append((time.perf_counter() - start) * 1000)
 
+            # Warm-up (not measured): first requests pay imports, template and query caches.
+            for i in range(args.warmup):
+                body = webhook_body("ffffff", i, args.conversations)
+                async with http.post(
+                    base + world.webhook_path, data=body, headers=signed(body)
+                ) as r:
+                    await r.read()
+            await asyncio.sleep(1)
+
+            if args.source == "publish":
+                await asyncio.to_thread(publish_all, world, args, prefix, total, sent_at)
+                await asyncio.sleep(args.drain)
+                for task in listeners:
+                    task.cancel()
+                for ws in sockets:
+                    await ws.close()
+                return _finish(result, total, world, sent_at, received)
+
             posts = []
             t0 = time.perf_counter()
             for i in range(total):
@@ -264,12 +303,18 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
             for ws in sockets:
                 await ws.close()
     finally:
-        daphne.terminate()
+        daphne.send_signal(__import__("signal").SIGINT)
         try:
             daphne.wait(timeout=10)
         except subprocess.TimeoutExpired:
             daphne.kill()
 
+    return _finish(result, total, world, sent_at, received)
+
+
+def _finish(
+    result: Result, total: int, world: World, sent_at: dict[int, float], received: list
+) -> Result:
     result.sent = total
     result.expected = total * len(world.tokens)
     for per_client in received:
@@ -277,6 +322,27 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
             result.latencies.append((at - sent_at[i]) * 1000)
         result.lost += sum(1 for i in range(total) if i not in per_client)
     return result
+
+
+def publish_all(
+    world: World, args: argparse.Namespace, prefix: str, total: int, sent_at: dict[int, float]
+) -> None:
+    """--source publish: the services' publishing call itself, at the given rate, from this
+    process (no HTTP, no ingest): what the channel layer and the consumers add."""
+    from django.db import connections
+
+    from conversations import realtime
+    from tickets.models import Ticket
+
+    ticket = Ticket.objects.get(pk=world.ticket_id)
+    t0 = time.perf_counter()
+    for i in range(total):
+        delay = t0 + i / args.rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        sent_at[i] = time.perf_counter()
+        realtime.ticket_changed(ticket, "ticket.updated", bench=f"{prefix}{i}")
+    connections.close_all()
 
 
 def pct(values: list[float], p: float) -> float:
@@ -289,8 +355,8 @@ def pct(values: list[float], p: float) -> float:
 def report(r: Result, args: argparse.Namespace) -> str:
     mean = statistics.fmean(r.latencies) if r.latencies else float("nan")
     return (
-        f"{r.layer:7} clients={args.clients} rate={args.rate}/s duration={args.duration}s "
-        f"webhooks={r.sent} http_errors={r.http_errors} "
+        f"{r.layer:7} source={args.source} clients={args.clients} rate={args.rate}/s "
+        f"duration={args.duration}s events={r.sent} http_errors={r.http_errors} "
         f"http p50={pct(r.http_ms, 50):.1f}ms | "
         f"latency p50={pct(r.latencies, 50):.1f}ms p99={pct(r.latencies, 99):.1f}ms "
         f"max={max(r.latencies, default=float('nan')):.1f}ms mean={mean:.1f}ms | "
@@ -308,6 +374,13 @@ def main() -> None:
         "--duration", type=float, default=20.0, help="seconds of load (capped at 60)"
     )
     parser.add_argument("--conversations", type=int, default=40, help="distinct conversations")
+    parser.add_argument(
+        "--source",
+        choices=["webhook", "publish"],
+        default="webhook",
+        help="webhook: signed webhooks through ingest; publish: realtime.ticket_changed only",
+    )
+    parser.add_argument("--warmup", type=int, default=20, help="unmeasured webhooks first")
     parser.add_argument("--drain", type=float, default=3.0, help="seconds to wait for late events")
     parser.add_argument("--layers", default="pubsub,core", help="comma-separated: pubsub, core")
     args = parser.parse_args()

@@ -6,11 +6,12 @@ Idempotent: the platform ids are fixed, so a second run is a no-op duplicate."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.utils import timezone
 
-from conversations.services.ingest import events_ingest, ingest_in_transaction
+from conversations.services.ingest import Outcome, events_ingest, ingest_in_transaction
 from integrations.base import ContactInfo, InboundMessage
 from integrations.models import Integration
 from tenants.management.commands.seed_demo import seed_steps
@@ -38,6 +39,10 @@ SAMPLES: list[tuple[str, str, tuple[str, str, str, bool], list[tuple[str, str, i
 ]
 
 
+def _ingest(integration: Integration, events: list[InboundMessage], careful: bool) -> Outcome:
+    return events_ingest(integration=integration, events=events, careful=careful)
+
+
 def seed_conversations(company: Company, out: dict[str, Any]) -> None:
     now = timezone.now()
     count = 0
@@ -61,11 +66,7 @@ def seed_conversations(company: Company, out: dict[str, Any]) -> None:
             )
             for n, (sender, text, minutes) in enumerate(lines)
         ]
-        ingest_in_transaction(
-            lambda careful, i=integration, e=events: events_ingest(
-                integration=i, events=e, careful=careful
-            )
-        )
+        ingest_in_transaction(partial(_ingest, integration, events))
         count += 1
     out["sample_conversations"] = count
 

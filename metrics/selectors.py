@@ -93,7 +93,9 @@ class ActivitySlot(Func):
         return self.as_sql(
             compiler,
             connection,
-            template=f"CAST(strftime('%%%%s', %(expressions)s) / {ACTIVITY_SLOT_SECONDS} AS INTEGER)",
+            template=(
+                f"CAST(strftime('%%%%s', %(expressions)s) / {ACTIVITY_SLOT_SECONDS} AS INTEGER)"
+            ),
             **extra,
         )
 
@@ -311,13 +313,14 @@ def ticket_durations(
     return out
 
 
-def _ticket_stats(
-    company: Company, f: MetricsFilter, group_by: str | None
-) -> dict[Any, dict[str, Stats]]:
-    qs = _ticket_duration_rows(company, f)
-    if f.business_hours or not _use_sql_percentiles():
+def _ticket_samples(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None
+) -> list[tuple[int | None, int | None, dict[str, float | None]]]:
+    """(assignee, queue, durations) of every ticket resolved or assigned in the period,
+    computed once per request (the Python path: SQLite, business-hours mode)."""
+    shared = {} if shared is None else shared
+    if "ticket_samples" not in shared:
         queues = {q.pk: q for q in Queue.objects.for_company(company)} if f.business_hours else {}
-        samples: dict[Any, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         fields = [
             "created_at",
             "reopened_at",
@@ -327,9 +330,24 @@ def _ticket_stats(
             "queue_id",
             "assignee_id",
         ]
-        for row in qs.values(*fields).order_by().iterator(chunk_size=5000):
-            durations = ticket_durations(company, row, f, queues)
-            group = row[group_by] if group_by else None
+        shared["ticket_samples"] = [
+            (row["assignee_id"], row["queue_id"], ticket_durations(company, row, f, queues))
+            for row in _ticket_duration_rows(company, f)
+            .values(*fields)
+            .order_by()
+            .iterator(chunk_size=5000)
+        ]
+    return shared["ticket_samples"]
+
+
+def _ticket_stats(
+    company: Company, f: MetricsFilter, group_by: str | None, shared: dict[str, Any] | None = None
+) -> dict[Any, dict[str, Stats]]:
+    qs = _ticket_duration_rows(company, f)
+    if f.business_hours or not _use_sql_percentiles():
+        samples: dict[Any, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for assignee_id, queue_id, durations in _ticket_samples(company, f, shared):
+            group = {"assignee_id": assignee_id, "queue_id": queue_id}.get(group_by or "")
             for name, value in durations.items():
                 if value is not None:
                     samples[group][name].append(value)
@@ -424,7 +442,7 @@ def _period_stats(
     shared = {} if shared is None else shared
     if "rt" not in shared:
         shared["rt"] = _rt_stats(company, f, None).get(None, {})
-        shared["tk"] = _ticket_stats(company, f, None).get(None, {})
+        shared["tk"] = _ticket_stats(company, f, None, shared).get(None, {})
     return shared["rt"], shared["tk"]
 
 
@@ -573,7 +591,9 @@ def heatmap(
     return {"cells": cells, "timezone": company.timezone}
 
 
-def agent_table(company: Company, f: MetricsFilter) -> list[dict[str, Any]]:
+def agent_table(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """One row per agent (active members, plus anyone who answered in the period):
     tickets and messages they sent, first response (from assignment) and reply time
     p50/p90, resolution p50 of tickets assigned to them. Bot replies never count."""
@@ -606,7 +626,7 @@ def agent_table(company: Company, f: MetricsFilter) -> list[dict[str, Any]]:
             "slots": row["slots"],
         }
     rt = _rt_stats(company, f, "responder_id")
-    tk = _ticket_stats(company, f, "assignee_id")
+    tk = _ticket_stats(company, f, "assignee_id", shared)
     rows = []
     seen: set[int] = set()
     for m in members:
@@ -646,7 +666,9 @@ def _agent_row(
     }
 
 
-def queue_table(company: Company, f: MetricsFilter) -> list[dict[str, Any]]:
+def queue_table(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """One row per queue: tickets created in the period, first response from entering the
     queue (agents only), reply time and resolution medians."""
     queues = list(Queue.objects.for_company(company).order_by("order", "name"))
@@ -661,7 +683,7 @@ def queue_table(company: Company, f: MetricsFilter) -> list[dict[str, Any]]:
         .order_by()
     }
     rt = _rt_stats(company, f, "queue_id")
-    tk = _ticket_stats(company, f, "queue_id")
+    tk = _ticket_stats(company, f, "queue_id", shared)
     rows = []
     for q in queues:
         r, t = rt.get(q.pk, {}), tk.get(q.pk, {})
@@ -690,8 +712,8 @@ def dashboard(company: Company, f: MetricsFilter) -> dict[str, Any]:
         "totals": totals(company, f, shared),
         "timeseries": timeseries(company, f, shared),
         "heatmap": heatmap(company, f, shared),
-        "agents": agent_table(company, f),
-        "queues": queue_table(company, f),
+        "agents": agent_table(company, f, shared),
+        "queues": queue_table(company, f, shared),
     }
 
 
@@ -699,27 +721,24 @@ def dashboard(company: Company, f: MetricsFilter) -> dict[str, Any]:
 
 
 def ticket_rows(company: Company, f: MetricsFilter, chunk_size: int = 2000) -> Iterator[dict]:
-    """Tickets created, resolved or answered in the period, one dict each, streamed.
-    First response is the ticket's first agent reply in the period (from its queue)."""
+    """Tickets created or resolved in the period, one dict each, streamed. First response
+    is the first agent reply of the ticket's latest cycle (from its queue); "answered
+    first by AI" whether the bot gave that cycle's first reply."""
     from django.db.models import OuterRef, Subquery
 
     _, from_queue, _ = _rt_fields(f)
+    # Per ticket: the first agent reply of its latest cycle. Looked up by ticket only
+    # (the (ticket, cycle) index): a period range here would steer the planner to the
+    # (company, answered_at) index and scan the whole period for every ticket.
     first_rt = (
         ResponseTime.objects.for_company(company)
-        .filter(
-            ticket=OuterRef("pk"),
-            is_first_agent=True,
-            answered_at__gte=f.start,
-            answered_at__lt=f.end,
-        )
-        .order_by("answered_at")
+        .filter(ticket=OuterRef("pk"), is_first_agent=True)
+        .order_by("-cycle", "answered_at")
     )
-    bot_first_rt = ResponseTime.objects.for_company(company).filter(
-        ticket=OuterRef("pk"),
-        is_first=True,
-        responder_type=ResponderType.BOT,
-        answered_at__gte=f.start,
-        answered_at__lt=f.end,
+    bot_first_rt = (
+        ResponseTime.objects.for_company(company)
+        .filter(ticket=OuterRef("pk"), is_first=True, responder_type=ResponderType.BOT)
+        .order_by("-cycle")
     )
     qs = (
         tickets_qs(company, f)
@@ -753,7 +772,9 @@ def ticket_rows(company: Company, f: MetricsFilter, chunk_size: int = 2000) -> I
             "_first",
             "_bot_first",
         )
-        .order_by("number")
+        # Primary-key order: a fast-start plan, so the first row streams at once
+        # (sorting by number would evaluate every row before the first byte).
+        .order_by("pk")
     )
     queues = {q.pk: q for q in Queue.objects.for_company(company)} if f.business_hours else {}
     for row in qs.iterator(chunk_size=chunk_size):

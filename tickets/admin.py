@@ -1,10 +1,18 @@
-"""Superuser panel: queues and tickets with their timeline (response times: metrics/admin.py)."""
+"""Superuser panel: queues, tickets with their timeline, quick replies, scheduled messages
+and Chatwoot contact links (response times: metrics/admin.py)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from tickets.models import Queue, Ticket, TicketEvent
+from tickets.models import (
+    ChatwootContactLink,
+    Queue,
+    QuickReply,
+    ScheduledMessage,
+    Ticket,
+    TicketEvent,
+)
 
 
 @admin.register(Queue)
@@ -48,3 +56,25 @@ class TicketAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     date_hierarchy = "created_at"
     inlines = [TicketEventInline]
+
+
+@admin.register(QuickReply)
+class QuickReplyAdmin(admin.ModelAdmin):
+    list_display = ["shortcut", "company", "owner", "updated_at"]
+    search_fields = ["shortcut", "content"]
+    list_filter = ["company"]
+    raw_id_fields = ["owner"]
+
+
+@admin.register(ScheduledMessage)
+class ScheduledMessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "company", "ticket", "send_at", "status", "created_by"]
+    list_filter = ["status", "company"]
+    raw_id_fields = ["ticket", "created_by", "message"]
+
+
+@admin.register(ChatwootContactLink)
+class ChatwootContactLinkAdmin(admin.ModelAdmin):
+    list_display = ["user", "company", "inbox_identifier", "contact_identifier", "created_at"]
+    search_fields = ["user__email", "contact_identifier"]
+    raw_id_fields = ["user"]

@@ -46,7 +46,8 @@ class WebTicketForm(forms.Form):
 
     def __init__(self, *args: Any, company: Company, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["queue"].queryset = Queue.objects.for_company(company).order_by("order", "name")
+        queue: Any = self.fields["queue"]
+        queue.queryset = Queue.objects.for_company(company).order_by("order", "name")
 
 
 class ChatForm(forms.Form):
@@ -56,7 +57,7 @@ class ChatForm(forms.Form):
 
 
 class QueueForm(forms.ModelForm):
-    members = forms.ModelMultipleChoiceField(
+    members: Any = forms.ModelMultipleChoiceField(
         label=_("Members"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple
     )
 
@@ -82,7 +83,8 @@ class QueueForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         from django.contrib.auth import get_user_model
 
-        self.fields["members"].queryset = (
+        members: Any = self.fields["members"]
+        members.queryset = (
             get_user_model()
             .objects.filter(
                 pk__in=Membership.objects.for_company(company)
@@ -91,8 +93,8 @@ class QueueForm(forms.ModelForm):
             )
             .order_by("full_name", "email")
         )
-        self.fields["members"].label_from_instance = lambda u: f"{u.display_name} <{u.email}>"
-        self.fields["distribution"].choices = DistributionRule.choices
+        members.label_from_instance = lambda u: f"{u.display_name} <{u.email}>"
+        self.fields["distribution"].choices = DistributionRule.choices  # type: ignore[attr-defined]
         if self.instance.pk:
             self.fields["members"].initial = list(
                 self.instance.members.values_list("pk", flat=True)
@@ -134,7 +136,7 @@ class HoursForm(forms.Form):
         return [self[day] for day in DAY_KEYS]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not data.get("enabled"):
             data["hours"] = {}
             return data

@@ -47,13 +47,14 @@ def on_message_stored(message: Any, context: MessageContext) -> None:
 
 def ai_pause_for_staff_reply(ticket: Any, actor: Any) -> bool:
     from .models import Ticket, TicketEventKind
-    from .services.actions import _event, _publish
+    from .services.actions import _event
 
     if not Ticket.objects.filter(pk=ticket.pk, ai_paused=False).update(ai_paused=True):
         return False
     ticket.ai_paused = True
     _event(ticket, TicketEventKind.AI_PAUSED, actor, reason="staff_reply")
-    _publish(ticket, "ticket.updated", ai_paused=True)
+    # No event of its own: the reply's "message.created" carries the ticket row as it is
+    # after commit (ai_paused included), so one event tells the inbox both things.
     return True
 
 

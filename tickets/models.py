@@ -79,6 +79,9 @@ class TicketCounter(models.Model):
     company = models.OneToOneField("tenants.Company", on_delete=models.CASCADE, primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"{self.company_id}: {self.last_number}"
+
 
 class Ticket(CompanyOwned):
     number = models.PositiveIntegerField(_("number"))

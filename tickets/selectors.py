@@ -23,7 +23,7 @@ from django.http import Http404
 from conversations.models import Message
 from tenants.models import Membership
 
-from .models import ACTIVE_STATUSES, Queue, Ticket, TicketEvent, TicketStatus
+from .models import ACTIVE_STATUSES, Queue, QuickReply, Ticket, TicketEvent, TicketStatus
 
 # Inbox status groups ("tabs"): pending in a queue, open (with an agent), mine, resolved.
 STATUS_GROUPS = ("pending", "open", "mine", "resolved", "all")
@@ -294,3 +294,19 @@ def ticket_timeline_items(ticket: Ticket, *, limit: int = 500) -> list[dict[str,
     ]
     items.sort(key=lambda i: (i["at"], 0 if i["item"] == "message" else 1, i["id"]))
     return items[-limit:]
+
+
+def quick_replies_for(membership: Membership, prefix: str = "") -> list[QuickReply]:
+    """Replies the member may use whose shortcut starts with ``prefix`` (``/`` ignored),
+    personal ones hiding company-wide ones of the same shortcut; sorted by shortcut."""
+    qs: QuerySet[QuickReply] = QuickReply.objects.for_company(membership.company_id).filter(
+        owner__isnull=True
+    ) | QuickReply.objects.for_company(membership.company_id).filter(owner_id=membership.user_id)
+    prefix = str(prefix or "").lstrip("/").strip()
+    if prefix:
+        qs = qs.filter(shortcut__istartswith=prefix)
+    chosen: dict[str, QuickReply] = {}
+    for reply in qs.order_by("shortcut", "owner_id"):
+        if reply.shortcut not in chosen or reply.owner_id is not None:
+            chosen[reply.shortcut] = reply
+    return [chosen[k] for k in sorted(chosen)]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -65,6 +66,8 @@ __all__ = [
 CONTACT_ACTIVITY_GRANULARITY = timedelta(seconds=60)
 RETRY_ATTEMPTS = 3
 
+logger = logging.getLogger(__name__)
+
 
 class Outcome(enum.StrEnum):
     PROCESSED = "processed"
@@ -78,14 +81,37 @@ def ingest_in_transaction[T](work: Callable[[bool], T], *, attempts: int = RETRY
     The first attempt assumes the common case (new rows, nothing to look up first); if a
     concurrent delivery inserted the same conversation/message/ticket first, the collision
     rolls everything back and ``work(True)`` runs again, now seeing the committed rows.
+
+    Once the transaction has committed, the work is done: an after-commit callback that
+    raises (a real-time publish, a task enqueue) is logged, never reported as a failed
+    ingest (which would make a replay of committed work look necessary).
     """
     for attempt in range(attempts):
+        committed = False
+        result: T
+
+        def mark_committed() -> None:
+            nonlocal committed
+            committed = True
+
         try:
             with transaction.atomic():
-                return work(attempt > 0)
+                # Registered first, so it runs first after COMMIT, before the others.
+                transaction.on_commit(mark_committed)
+                result = work(attempt > 0)
         except IntegrityError:
+            if committed:
+                logger.exception("an after-commit callback failed (work committed)")
+                return result
             if attempt == attempts - 1:
                 raise
+            continue
+        except Exception:
+            if committed:
+                logger.exception("an after-commit callback failed (work committed)")
+                return result
+            raise
+        return result
     raise AssertionError("unreachable")  # pragma: no cover
 
 

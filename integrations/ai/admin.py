@@ -89,7 +89,13 @@ class AIPendingConversationAdmin(admin.ModelAdmin):
     ordering = ["ai_pending_since"]
     actions = ["reply_now"]
     fields = ["company", "contact", "integration", "ai_pending_since", "ai_cursor_message_id"]
-    readonly_fields = fields
+    readonly_fields = [
+        "company",
+        "contact",
+        "integration",
+        "ai_pending_since",
+        "ai_cursor_message_id",
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).filter(ai_pending_since__isnull=False)

@@ -243,6 +243,6 @@ def stale_pending(
     out = []
     for company_id, conversation_id, since in rows:
         window = windows.get(company_id, 60)
-        if since <= now - timedelta(seconds=window + margin_seconds):
+        if since is not None and since <= now - timedelta(seconds=window + margin_seconds):
             out.append((company_id, conversation_id))
     return out

@@ -11,6 +11,7 @@ Ordering and concurrency contract (DESIGN.md):
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -368,10 +369,12 @@ def _finish_log(
 
 
 def _lock_rows(burst: Burst) -> tuple[Conversation, Ticket]:
+    # Ticket first, then conversation: the order ingest and outbound take them in
+    # (found by bench/ai_buffer.py as a deadlock when reversed).
+    ticket = Ticket.objects.select_for_update().get(pk=burst.ticket.pk)
     conversation = Conversation.objects.select_for_update().get(
         pk=burst.conversation.pk, company_id=burst.conversation.company_id
     )
-    ticket = Ticket.objects.select_for_update().get(pk=burst.ticket.pk)
     return conversation, ticket
 
 
@@ -399,13 +402,13 @@ def _after_save(burst: Burst, newer: Message | None, record: AIReplyLog | None) 
     if record is not None and len(record.parts) > 1:
         from .tasks import ai_send_part
 
-        pause = burst.ai.split_pause_seconds
+        pause, log_id = burst.ai.split_pause_seconds, record.pk
+
+        def send_later(index: int) -> None:
+            ai_send_part.apply_async((company_id, log_id, index), countdown=pause * (index - 1))
+
         for index in range(2, len(record.parts) + 1):
-            transaction.on_commit(
-                lambda i=index: ai_send_part.apply_async(
-                    (company_id, record.pk, i), countdown=pause * (i - 1)
-                )
-            )
+            transaction.on_commit(functools.partial(send_later, index))
     if newer is not None:
         ai = burst.ai
         since = newer.received_at
@@ -449,6 +452,7 @@ def _save_reply(
                 burst.ai,
                 ticket,
                 note=_("AI hand-off: %(summary)s") % {"summary": runner.handoff_summary},
+                reason="ai_handoff",
             )
         status = ReplyStatus.SENDING if len(parts) > 1 else ReplyStatus.SENT
         _finish_log(record, usage, runner, status=status, parts=parts, message_ids=message_ids)
@@ -456,12 +460,12 @@ def _save_reply(
     return "handoff" if runner.handoff_summary is not None else "replied"
 
 
-def _handoff(ai: AISettings, ticket: Ticket, *, note: str) -> None:
+def _handoff(ai: AISettings, ticket: Ticket, *, note: str, reason: str) -> None:
     if ai.handoff_queue_id and ai.handoff_queue is not None:
         bridge.transfer(ticket=ticket, queue=ai.handoff_queue, note=note)
     else:
         bridge.add_note(ticket=ticket, note=note)
-    bridge.pause_ai(ticket=ticket, reason=note)
+    bridge.pause_ai(ticket=ticket, reason=reason)
 
 
 def reply_fallback(*, burst: Burst, error: str) -> str:
@@ -481,7 +485,7 @@ def reply_fallback(*, burst: Burst, error: str) -> str:
                 "error": error[:300]
             }
         if not ticket.ai_paused:
-            _handoff(burst.ai, ticket, note=note)
+            _handoff(burst.ai, ticket, note=note, reason="ai_failure")
         LogEntry.objects.create(
             company_id=conversation.company_id,
             level=LogLevel.ERROR,
@@ -508,15 +512,20 @@ def send_part(*, company_id: int, log_id: int, index: int) -> str:
     if record is None or index < 2 or index > len(record.parts):
         return "nothing"
     key = f"ai:{record.last_message_id}:{index}"
+    conversation = Conversation.objects.get(pk=record.conversation_id, company_id=company_id)
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(
-            pk=record.conversation_id, company_id=company_id
+        # Same lock order as ingest/outbound: ticket, then conversation.
+        ticket = (
+            Ticket.objects.for_company(company_id)
+            .select_for_update()
+            .filter(conversation=conversation, status__in=ACTIVE_STATUSES)
+            .first()
         )
-        if Message.objects.filter(conversation=conversation, idempotency_key=key).exists():
-            return "duplicate"
-        ticket = _active_ticket(company_id, conversation)
         if ticket is None or ticket.ai_paused or ticket.assignee_id is not None:
             return "paused"  # staff took over mid-reply: they continue
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if Message.objects.filter(conversation=conversation, idempotency_key=key).exists():
+            return "duplicate"
         message = bridge.send_bot_message(
             ticket=ticket, content=record.parts[index - 1], idempotency_key=key
         )

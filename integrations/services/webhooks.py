@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.db import OperationalError, connection
 from django.db.models import F, Q
@@ -106,6 +107,18 @@ def _masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 def _masked_query(query: Mapping[str, str]) -> dict[str, str]:
     return {k: mask(v) if k.lower() in MASKED_QUERY_KEYS else v for k, v in query.items()}
+
+
+def _masked_url(url: str) -> str:
+    """The URL without credentials in its query string (Chatwoot/Umbler ``?token=``)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(key.lower() in MASKED_QUERY_KEYS for key, _ in pairs):
+        return url
+    query = urlencode([(k, mask(v) if k.lower() in MASKED_QUERY_KEYS else v) for k, v in pairs])
+    return urlunsplit(parts._replace(query=query))
 
 
 def _finish(
@@ -218,7 +231,7 @@ def webhook_receive(
         content_type=content_type[:200],
         headers=_masked_headers(kept),
         query=_masked_query(query),
-        url=url,
+        url=_masked_url(url),
         status=status,
         error=error[:MAX_ERROR_CHARS],
         http_status=http_status,

@@ -51,12 +51,25 @@ async function refresh() {
       holder.innerHTML = html.trim();
       old.replaceWith(holder.content.firstElementChild);
     }
-    panel.innerHTML = data.panel;
+    updatePanel(data.panel);
     page.dataset.status = data.status;
     if (data.items.length) { formatTimes(thread); scrollToEnd(); }
   } finally {
     fetching = false;
   }
+}
+
+// Replace the side panel only when the ticket's state changed, so a form being filled
+// is not wiped by an unrelated event; open boxes stay open.
+function updatePanel(html) {
+  const holder = document.createElement("template");
+  holder.innerHTML = html.trim();
+  const fresh = holder.content.querySelector(".panel-card");
+  const current = panel.querySelector(".panel-card");
+  if (!fresh || (current && current.dataset.sig === fresh.dataset.sig)) return;
+  const open = new Set([...panel.querySelectorAll("details[open][data-box]")].map((d) => d.dataset.box));
+  panel.replaceChildren(...holder.content.childNodes);
+  for (const box of panel.querySelectorAll("details[data-box]")) box.open = open.has(box.dataset.box);
 }
 
 function scheduleRefresh() {

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from conversations import realtime
 from tests.browser.conftest import in_thread
-from tests.browser.test_live_inbox import connected, context_for, row
+from tests.browser.pages import connected, context_for, row
 from tests.tickets.live_factories import make_message, make_queue, make_ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]

@@ -130,3 +130,21 @@ def test_concurrent_new_conversations_get_distinct_gap_free_ticket_numbers(
 
     numbers = sorted(Ticket.objects.values_list("number", flat=True))
     assert numbers == list(range(1, THREADS + 1))
+
+
+def test_a_failing_after_commit_publish_does_not_mark_committed_work_failed(
+    company_tx: Company, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conversations import realtime
+
+    def broken_layer(groups: Any, payload: Any) -> None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(realtime, "send_now", broken_layer)
+    integration = make_integration(company_tx, "chatwoot")
+
+    response = post_chatwoot(Client(), integration, chatwoot_message(message_id=1))
+
+    assert response.status_code == 200 and response.json()["status"] == "processed"
+    assert WebhookEvent.objects.get().status == "processed"
+    assert Message.objects.count() == 1

@@ -171,7 +171,12 @@ def test_an_empty_reply_or_a_conversation_without_ticket_is_400(
     assert response.status_code == 400
     bare = make_conversation(chatwoot)
     # Without a ticket an agent cannot see it (404); an admin sees it and gets a clear 400.
-    assert api.post(f"{BASE}conversations/{bare.pk}/reply/", {"content": "Oi"}, format="json").status_code == 404
+    assert (
+        api.post(
+            f"{BASE}conversations/{bare.pk}/reply/", {"content": "Oi"}, format="json"
+        ).status_code
+        == 404
+    )
     api = api_client_for(admin_user)
     response = api.post(f"{BASE}conversations/{bare.pk}/reply/", {"content": "Oi"}, format="json")
     assert response.status_code == 400

@@ -27,7 +27,9 @@ CW_TOKEN = "cw-token"
 def published(monkeypatch) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
     monkeypatch.setattr(
-        realtime, "_send_many", lambda messages: sent.extend(payload for _g, payload, _a in messages)
+        realtime,
+        "_send_many",
+        lambda messages: sent.extend(payload for _g, payload, _a in messages),
     )
     return sent
 

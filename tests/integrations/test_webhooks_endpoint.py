@@ -381,6 +381,7 @@ def test_a_bad_umbler_token_is_401_rejected_and_the_stored_token_is_masked(
     event = WebhookEvent.objects.get()
     assert event.status == WebhookStatus.REJECTED
     assert event.query["token"] != "guessed-token-123"
+    assert "guessed-token-123" not in event.url
     assert not Message.objects.exists()
 
 

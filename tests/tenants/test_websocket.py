@@ -29,12 +29,12 @@ async def _session_cookie(user) -> bytes:
 
 
 async def test_anonymous_connections_are_refused(company) -> None:
-    communicator, connected, code = await _connect("/ws/companies/loja-azul/")
+    _, connected, code = await _connect("/ws/companies/loja-azul/")
     assert not connected and code == 4401
 
 
 async def test_a_non_member_is_refused(company, outsider) -> None:
-    communicator, connected, code = await _connect(f"/ws/companies/loja-azul/?token={jwt_for(outsider)}")
+    _, connected, code = await _connect(f"/ws/companies/loja-azul/?token={jwt_for(outsider)}")
     assert not connected and code == 4404
 
 

@@ -312,3 +312,67 @@ def test_an_empty_reply_is_a_clear_400(company, agent, client_for, world):
     )
     assert response.status_code == 400 and response.json()["error"]
     assert not world["mine"].messages.exists()
+
+
+def test_assign_to_me_from_the_ticket_page_takes_the_ticket(company, agent, client_for, world):
+    ticket = world["mine"]
+    client = client_for(agent)
+    response = client.post(f"/app/loja-azul/tickets/{ticket.number}/act/", {"action": "accept"})
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.assignee == agent and ticket.status == "open"
+    page = client.get(response["Location"]).text
+    assert "Assign to me" not in page
+
+
+def test_the_second_agent_to_accept_is_told_who_has_the_ticket(company, agent, client_for, world):
+    colleague = make_member(company, "colleague@azul.test", Role.AGENT)
+    world["sales"].members.add(colleague)
+    ticket = world["mine"]
+    url = f"/app/loja-azul/tickets/{ticket.number}/act/"
+    client_for(agent).post(url, {"action": "accept"})
+    late = client_for(colleague)
+    response = late.post(url, {"action": "accept"}, follow=True)
+    ticket.refresh_from_db()
+    assert ticket.assignee == agent  # no double assignment
+    flashes = [str(m) for m in response.context["messages"]]
+    assert len(flashes) == 1 and "flash-error" in response.text
+    assert agent.display_name in flashes[0] or "#" in flashes[0]
+
+
+def test_a_transfer_out_of_the_agents_queues_goes_back_to_the_inbox(
+    company, agent, client_for, world
+):
+    ticket = world["mine"]
+    response = client_for(agent).post(
+        f"/app/loja-azul/tickets/{ticket.number}/act/",
+        {"action": "transfer", "queue": world["support"].pk, "note": "é com o suporte"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/app/loja-azul/"
+    ticket.refresh_from_db()
+    assert ticket.queue == world["support"] and ticket.status == "pending"
+    assert ticket.events.get(kind="transferred").note == "é com o suporte"
+
+
+def test_a_bad_action_or_queue_is_a_message_not_a_500(company, agent, client_for, world):
+    client = client_for(agent)
+    url = f"/app/loja-azul/tickets/{world['mine'].number}/act/"
+    for data in (
+        {"action": "explode"},
+        {"action": "transfer", "queue": "999999"},
+        {"action": "assign", "assignee": "abc"},
+        {"action": "priority", "priority": "x"},
+    ):
+        response = client.post(url, data, follow=True)
+        assert response.status_code == 200
+        assert "flash-error" in response.text, data
+
+
+def test_the_composer_finds_quick_replies_by_shortcut(company, agent, client_for, world):
+    from tickets.models import QuickReply
+
+    QuickReply.objects.create(company=company, shortcut="ola", content="Olá! Como posso ajudar?")
+    QuickReply.objects.create(company=company, shortcut="obrigado", content="Obrigado pelo contato")
+    QuickReply.objects.create(company=company, shortcut="pix", content="Nossa chave PIX é ...")
+    data = client_for(agent).get("/app/loja-azul/inbox/quick-replies/?q=/o").json()
+    assert [r["shortcut"] for r in data["results"]] == ["obrigado", "ola"]

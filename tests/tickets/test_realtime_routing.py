@@ -293,3 +293,14 @@ async def test_a_supervisor_hears_every_queue_and_the_ticket_page_of_any_ticket(
     # browser keeps one per seq.
     assert sorted(e["seq"] for e in got) == [1, 2, 2]
     await boss.disconnect()
+
+
+async def test_the_inbox_socket_keeps_the_members_presence(company, agent) -> None:
+    from tickets import presence
+
+    ws, _ = await connect(agent)
+    assert await sync_to_async(presence.is_connected)(company.pk, agent.pk)
+    await ws.send_json_to({"type": "ping"})
+    assert await ws.receive_json_from(timeout=5) == {"type": "pong"}
+    await ws.disconnect()
+    assert not await sync_to_async(presence.is_connected)(company.pk, agent.pk)

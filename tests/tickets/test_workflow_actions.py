@@ -204,3 +204,15 @@ def test_pause_and_resume_ai_are_idempotent(ticket, agent) -> None:
 
 def test_a_superuser_acts_as_an_admin(ticket, superuser) -> None:
     assert actions.ticket_accept(ticket=ticket, actor=superuser).assignee == superuser
+
+
+def test_the_system_can_pause_and_transfer_without_an_actor(company, ticket, sales) -> None:
+    finance = make_queue(company, "Financeiro")
+    actions.ticket_pause_ai(ticket=ticket, actor=None)
+    moved = actions.ticket_transfer(ticket=ticket, queue=finance, note="pediu boleto", actor=None)
+    assert moved.queue == finance and moved.status == TicketStatus.PENDING
+    event = TicketEvent.objects.get(ticket=ticket, kind=TicketEventKind.TRANSFERRED)
+    assert event.actor is None and event.actor_label == "system"
+    # Asking again for where it already waits is a no-op for the system, not an error.
+    assert actions.ticket_transfer(ticket=ticket, queue=finance, actor=None).queue == finance
+    assert TicketEvent.objects.filter(ticket=ticket, kind=TicketEventKind.TRANSFERRED).count() == 1

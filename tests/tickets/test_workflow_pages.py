@@ -273,3 +273,9 @@ def test_quick_replies_page(company, agent, supervisor, client_for) -> None:
     assert client_for(supervisor).post(f"{APP}/quick-replies/{mine.pk}/delete/").status_code == 404
     assert "/oi" in web.get(f"{APP}/quick-replies/").text
     assert web.post(f"{APP}/quick-replies/{mine.pk}/delete/").status_code == 302
+
+
+def test_superusers_open_the_ticket_admin_pages(company, superuser, client_for) -> None:
+    web = client_for(superuser)
+    for model in ("queue", "ticket", "quickreply", "scheduledmessage", "chatwootcontactlink"):
+        assert web.get(f"/admin/tickets/{model}/").status_code == 200, model

@@ -105,7 +105,7 @@ class TimelineItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     at = serializers.DateTimeField()
     kind = serializers.CharField(help_text=_("Event kind, or the message sender type."))
-    data = serializers.DictField()
+    data = serializers.DictField()  # type: ignore[assignment]  # the item's payload, not .data
 
 
 # --- action inputs ----------------------------------------------------------------
@@ -155,7 +155,7 @@ class CountsSerializer(serializers.Serializer):
 
 
 class QueueSerializer(serializers.ModelSerializer):
-    members = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    members: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     member_ids = serializers.ListField(
         child=serializers.IntegerField(),
         write_only=True,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, status
@@ -378,23 +377,21 @@ class WebTicketCreateView(CompanyAPIMixin, generics.GenericAPIView):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        try:
-            ticket = web_ticket_open(
-                company=self.company,
-                actor=request.user,
-                request=WebRequest(
-                    title=v["title"],
-                    description=v["description"],
-                    complexity=v["complexity"],
-                    queue=_queue(self.company.pk, v["queue"]),
-                    for_other=v["for_other"],
-                    other_name=v["other_name"],
-                    other_email=v["other_email"],
-                    other_phone=v["other_phone"],
-                ),
-            )
-        except ValidationError:
-            raise
+        # A ValidationError becomes a 400 in atende.api.exception_handler.
+        ticket = web_ticket_open(
+            company=self.company,
+            actor=request.user,
+            request=WebRequest(
+                title=v["title"],
+                description=v["description"],
+                complexity=v["complexity"],
+                queue=_queue(self.company.pk, v["queue"]),
+                for_other=v["for_other"],
+                other_name=v["other_name"],
+                other_email=v["other_email"],
+                other_phone=v["other_phone"],
+            ),
+        )
         ticket = Ticket.objects.select_related(
             "contact", "conversation__integration", "queue", "assignee", "requester"
         ).get(pk=ticket.pk)

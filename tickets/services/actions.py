@@ -110,6 +110,18 @@ def _event(
     )
 
 
+def _from(previous: Any) -> dict[str, Any]:
+    """Who had the ticket before (``from`` is a keyword, hence the dict)."""
+    return {
+        "from": previous.pk if previous else None,
+        "from_name": _who(previous) if previous else "",
+    }
+
+
+def _change(before: Any, after: Any) -> dict[str, Any]:
+    return {"from": before, "to": after}
+
+
 def _who(user: Any) -> str:
     return user.display_name if user is not None else _("nobody")
 
@@ -235,7 +247,7 @@ def ticket_assign(*, ticket: Ticket, assignee: Any, actor: Any, note: str = "") 
             TicketEventKind.UNASSIGNED,
             actor,
             note=note,
-            **{"from": previous.pk if previous else None, "from_name": _who(previous)},
+            **_from(previous),
         )
         _publish(locked, "ticket.assigned", previous_assignee=previous.pk if previous else None)
         _route_later(locked)
@@ -249,10 +261,7 @@ def ticket_assign(*, ticket: Ticket, assignee: Any, actor: Any, note: str = "") 
         note=note,
         to=assignee.pk,
         to_name=_who(assignee),
-        **{
-            "from": previous.pk if previous else None,
-            "from_name": _who(previous) if previous else "",
-        },
+        **_from(previous),
     )
     if actor is not None:
         _pause_ai_locked(locked, actor, reason="assigned")
@@ -330,10 +339,7 @@ def ticket_transfer(
         or "",
         to_queue=locked.queue_id,
         to_queue_name=locked.queue.name if locked.queue else "",
-        **{
-            "from": previous.pk if previous else None,
-            "from_name": _who(previous) if previous else "",
-        },
+        **_from(previous),
         to=assignee.pk if assignee else None,
         to_name=_who(assignee) if assignee else "",
     )
@@ -411,7 +417,7 @@ def ticket_reopen(*, ticket: Ticket, actor: Any, note: str = "") -> Ticket:
     keep = (
         locked.assignee is not None
         and Membership.objects.filter(
-            company_id=locked.company_id, user_id=locked.assignee_id, is_active=True
+            company_id=locked.company_id, user=locked.assignee, is_active=True
         ).exists()
     )
     if not keep:
@@ -462,7 +468,8 @@ def ticket_set_priority(*, ticket: Ticket, priority: str, actor: Any) -> Ticket:
     previous = locked.priority
     locked.priority = priority
     locked.save(update_fields=["priority", "updated_at"])
-    _event(locked, TicketEventKind.PRIORITY_CHANGED, actor, **{"from": previous, "to": priority})
+    change: dict[str, Any] = {"from": previous, "to": priority}
+    _event(locked, TicketEventKind.PRIORITY_CHANGED, actor, **change)
     _publish(locked, "ticket.updated", priority=priority)
     return locked
 
@@ -506,7 +513,7 @@ def ticket_set_tags(*, ticket: Ticket, tags: Any, actor: Any) -> Ticket:
         locked,
         TicketEventKind.TAGS_CHANGED,
         actor,
-        **{"from": previous, "to": new},
+        **_change(previous, new),
         added=[t for t in new if t not in previous],
         removed=[t for t in previous if t not in new],
     )
@@ -561,7 +568,7 @@ def ticket_give_back(*, ticket: Ticket, reason: str = "offline") -> Ticket | Non
         None,
         label="system",
         reason=reason,
-        **{"from": previous.pk if previous else None, "from_name": _who(previous)},
+        **_from(previous),
     )
     _publish(locked, "ticket.assigned", previous_assignee=previous.pk if previous else None)
     _route_later(locked)

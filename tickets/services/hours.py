@@ -143,6 +143,11 @@ def hours_for(company: Any, queue: Any = None) -> dict[str, Any]:
     return getattr(company, "business_hours", None) or {}
 
 
+def _tz(company: Any) -> Any:
+    tz = getattr(company, "tzinfo", None)
+    return tz if tz is not None else ZoneInfo(company.timezone)
+
+
 def _schedule(company: Any, queue: Any) -> tuple[Weekly, frozenset[date]] | None:
     return _compile(json.dumps(hours_for(company, queue), sort_keys=True))
 
@@ -155,14 +160,14 @@ def is_open(company: Any, queue: Any = None, at: datetime | None = None) -> bool
     weekly, holidays = schedule
     if at is None:
         at = datetime.now(UTC)
-    local = at.astimezone(ZoneInfo(company.timezone))
+    local = at.astimezone(_tz(company))
     if local.date() in holidays:
         return False
     minute = local.hour * 60 + local.minute + local.second / 60
     return any(start <= minute < end for start, end in weekly[local.weekday()])
 
 
-def _at(day: date, minute: int, tz: ZoneInfo) -> datetime:
+def _at(day: date, minute: int, tz: Any) -> datetime:
     if minute >= DAY_MINUTES:
         return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
     return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz)
@@ -180,7 +185,7 @@ def business_seconds_between(
     if schedule is None:
         return (end - start).total_seconds()
     weekly, holidays = schedule
-    tz = ZoneInfo(company.timezone)
+    tz = _tz(company)
     start_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
     day = start_utc.astimezone(tz).date()
     last = end_utc.astimezone(tz).date()
@@ -202,7 +207,7 @@ def next_opening(company: Any, queue: Any = None, at: datetime | None = None) ->
     if schedule is None:
         return None
     weekly, holidays = schedule
-    tz = ZoneInfo(company.timezone)
+    tz = _tz(company)
     at = at or datetime.now(UTC)
     local = at.astimezone(tz)
     for offset in range(0, 370):

@@ -17,6 +17,14 @@ from django.utils.translation import gettext as _
 from tenants.models import Membership
 
 from ..models import QuickReply
+from ..selectors import quick_replies_for
+
+__all__ = [
+    "quick_replies_for",
+    "quick_reply_create",
+    "quick_reply_delete",
+    "quick_reply_update",
+]
 
 
 def _shortcut(value: str) -> str:
@@ -87,22 +95,6 @@ def quick_reply_delete(*, membership: Membership, reply: QuickReply) -> None:
     if not can_manage(membership, reply):
         raise PermissionDenied(_("You cannot delete this reply."))
     reply.delete()
-
-
-def quick_replies_for(membership: Membership, prefix: str = "") -> list[QuickReply]:
-    """Replies the member may use whose shortcut starts with ``prefix`` (``/`` ignored),
-    personal ones hiding company-wide ones of the same shortcut; sorted by shortcut."""
-    qs: QuerySet[QuickReply] = QuickReply.objects.for_company(membership.company_id).filter(
-        owner__isnull=True
-    ) | QuickReply.objects.for_company(membership.company_id).filter(owner_id=membership.user_id)
-    prefix = str(prefix or "").lstrip("/").strip()
-    if prefix:
-        qs = qs.filter(shortcut__istartswith=prefix)
-    chosen: dict[str, QuickReply] = {}
-    for reply in qs.order_by("shortcut", "owner_id"):
-        if reply.shortcut not in chosen or reply.owner_id is not None:
-            chosen[reply.shortcut] = reply
-    return [chosen[k] for k in sorted(chosen)]
 
 
 def quick_replies_manageable(membership: Membership) -> QuerySet[QuickReply]:

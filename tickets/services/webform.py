@@ -332,11 +332,16 @@ def _client(integration: Integration) -> Any:
     cfg = chatwoot_settings(integration)
     if cfg is None:
         return None
-    return ChatwootClientAPI(**cfg)
+    return ChatwootClientAPI(
+        base_url=cfg["base_url"],
+        inbox_identifier=cfg["inbox_identifier"],
+        hmac_token=cfg["hmac_token"],
+    )
 
 
 def _contact_link(client: Any, ticket: Ticket, inbox: str) -> ChatwootContactLink:
     user = ticket.requester
+    assert user is not None  # noqa: S101 - callers check the requester first
     link = ChatwootContactLink.objects.filter(
         company_id=ticket.company_id, user=user, inbox_identifier=inbox
     ).first()

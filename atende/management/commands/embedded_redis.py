@@ -4,6 +4,7 @@ set or when something already answers on the embedded port."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -96,9 +97,7 @@ class Command(BaseCommand):
         else:
             pidfile = Path(settings.VAR_DIR) / "embedded-redis.pid"
             if pidfile.exists():
-                try:
+                with contextlib.suppress(ProcessLookupError, ValueError):
                     os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
-                except (ProcessLookupError, ValueError):
-                    pass
                 pidfile.unlink(missing_ok=True)
                 self.stdout.write("Embedded Redis stopped.")

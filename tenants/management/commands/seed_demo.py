@@ -48,7 +48,7 @@ def _load_app_steps() -> None:
     # Import each app's demo module so it can register its step (no-op if absent).
     import importlib
 
-    for app in ("integrations", "conversations", "tickets", "metrics"):
+    for app in ("integrations", "integrations.ai", "conversations", "tickets", "metrics"):
         try:
             importlib.import_module(f"{app}.demo")
         except ModuleNotFoundError as exc:
