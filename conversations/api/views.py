@@ -33,7 +33,7 @@ def _date_param(request: Request, name: str) -> Any:
     try:
         return selectors.as_datetime(request.query_params.get(name))
     except ValueError:
-        raise exceptions.ValidationError({name: "Use an ISO date or datetime."}) from None
+        raise exceptions.ValidationError({name: _("Use an ISO date or datetime.")}) from None
 
 
 def _int_param(request: Request, name: str) -> int | None:
@@ -43,13 +43,15 @@ def _int_param(request: Request, name: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise exceptions.ValidationError({name: "Use a number."}) from None
+        raise exceptions.ValidationError({name: _("Use a number.")}) from None
 
 
 def _choice_param(request: Request, name: str, choices: list[str]) -> str:
     value = request.query_params.get(name, "")
     if value and value not in choices:
-        raise exceptions.ValidationError({name: f"One of: {', '.join(choices)}."})
+        raise exceptions.ValidationError(
+            {name: _("One of: %(values)s.") % {"values": ", ".join(choices)}}
+        )
     return value
 
 
