@@ -72,6 +72,7 @@ class QueueForm(forms.ModelForm):
             "is_default",
             "order",
         ]
+        labels = {"order": _("Order")}
         widgets = {
             "color": forms.TextInput(attrs={"type": "color"}),
             "greeting": forms.Textarea(attrs={"rows": 3}),

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from conversations import realtime
@@ -30,11 +31,12 @@ from .models import Priority, Queue, TicketStatus
 from .services.reading import ticket_mark_read
 
 INBOX_LIMIT = 100
+# Lazy: built at import time, shown in each viewer's language.
 TABS = (
-    ("pending", _("Waiting")),
-    ("open", _("Open")),
-    ("mine", _("Mine")),
-    ("resolved", _("Resolved")),
+    ("pending", gettext_lazy("Waiting")),
+    ("open", gettext_lazy("Open")),
+    ("mine", gettext_lazy("Mine")),
+    ("resolved", gettext_lazy("Resolved")),
 )
 
 
@@ -66,6 +68,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
     for ticket in tickets:
         row = realtime.ticket_row(ticket)
         row["preview"] = ticket.preview or ""
+        # Labels in the viewer's language; websocket payloads keep the raw values and
+        # static/js/inbox.js maps them through the row's data-label-* attributes.
+        row["status_label"] = ticket.get_status_display()
+        row["priority_label"] = ticket.get_priority_display()
+        row["channel_label"] = ticket.conversation.integration.get_kind_display()
         rows.append(row)
     queues = selectors.member_queues(membership)
     counts = realtime.member_counts(membership)

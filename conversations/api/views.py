@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, status
@@ -32,7 +33,7 @@ def _date_param(request: Request, name: str) -> Any:
     try:
         return selectors.as_datetime(request.query_params.get(name))
     except ValueError:
-        raise exceptions.ValidationError({name: "Use an ISO date or datetime."}) from None
+        raise exceptions.ValidationError({name: _("Use an ISO date or datetime.")}) from None
 
 
 def _int_param(request: Request, name: str) -> int | None:
@@ -42,13 +43,15 @@ def _int_param(request: Request, name: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise exceptions.ValidationError({name: "Use a number."}) from None
+        raise exceptions.ValidationError({name: _("Use a number.")}) from None
 
 
 def _choice_param(request: Request, name: str, choices: list[str]) -> str:
     value = request.query_params.get(name, "")
     if value and value not in choices:
-        raise exceptions.ValidationError({name: f"One of: {', '.join(choices)}."})
+        raise exceptions.ValidationError(
+            {name: _("One of: %(values)s.") % {"values": ", ".join(choices)}}
+        )
     return value
 
 
@@ -177,7 +180,7 @@ class ConversationReplyView(ConversationMixin, generics.GenericAPIView):
         ticket = selectors.current_ticket(conversation)
         if ticket is None:
             raise exceptions.ValidationError(
-                {"detail": "This conversation has no ticket to reply on."}
+                {"detail": _("This conversation has no ticket to reply on.")}
             )
         try:
             if data["private"]:

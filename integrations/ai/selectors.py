@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count, F, Max, OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from conversations.models import Conversation, Message
 from integrations.base import Direction, SenderType
@@ -29,6 +30,16 @@ def _state(log_status: str | None) -> str:
     if log_status == ReplyStatus.FAILED:
         return "failed"
     return "waiting"
+
+
+def _state_label(state: str) -> str:
+    """What the monitor shows for a buffer state, in the viewer's language."""
+    labels = {
+        "calling": ReplyStatus.CALLING.label,
+        "sending": ReplyStatus.SENDING.label,
+        "failed": ReplyStatus.FAILED.label,
+    }
+    return str(labels.get(state, _("Waiting")))
 
 
 def pending_buffers(*, company: Company, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -85,6 +96,7 @@ def pending_buffers(*, company: Company, now: datetime | None = None) -> list[di
                 "due_at": due.isoformat(),
                 "seconds_left": max(0, round((due - now).total_seconds())),
                 "state": _state(c.log_status),
+                "state_label": _state_label(_state(c.log_status)),
                 "error": c.log_error or "" if c.log_status == ReplyStatus.FAILED else "",
             }
         )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -41,7 +42,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
         try:
             return obj.masked_secrets()
         except ValueError:
-            return {"error": "unreadable: check ATENDE_ENCRYPTION_KEYS"}
+            return {"error": _("unreadable: check ATENDE_ENCRYPTION_KEYS")}
 
 
 _STRINGS = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=2000))

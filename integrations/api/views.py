@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
@@ -110,10 +111,12 @@ class WebhookEventListView(CompanyAPIMixin, generics.ListAPIView):
         params = self.request.query_params
         wanted = params.get("status", "")
         if wanted and wanted not in WEBHOOK_STATUSES:
-            raise exceptions.ValidationError({"status": f"One of: {', '.join(WEBHOOK_STATUSES)}."})
+            raise exceptions.ValidationError(
+                {"status": _("One of: %(values)s.") % {"values": ", ".join(WEBHOOK_STATUSES)}}
+            )
         integration = params.get("integration", "")
         if integration and not integration.isdigit():
-            raise exceptions.ValidationError({"integration": "Use a number."})
+            raise exceptions.ValidationError({"integration": _("Use a number.")})
         events = WebhookEvent.objects.for_company(self.company).select_related("integration")
         if wanted:
             events = events.filter(status=wanted)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError
@@ -144,7 +145,7 @@ class LogsView(CompanyAPIMixin, generics.ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         level = self.request.query_params.get("level", "")
         if level and level not in LogLevel.values:
-            raise ValidationError({"level": "unknown level"})
+            raise ValidationError({"level": _("Unknown level.")})
         return selectors.log_entries(
             self.company, level=level, source=self.request.query_params.get("source", "")[:40]
         )

@@ -3,6 +3,7 @@
 // events it only counts the seconds down locally. A slow 30 s refresh covers a socket
 // that is down. No faster polling.
 import { connectLive } from "./live.js";
+import { setupStatus } from "./live-common.js";
 
 const table = document.querySelector("[data-ai-buffers]");
 const repliesTable = document.querySelector("[data-ai-replies]");
@@ -38,7 +39,7 @@ function renderBuffers(rows) {
     const state = document.createElement("td");
     const badge = document.createElement("span");
     badge.className = `badge ai-state-${row.state}`;
-    badge.textContent = row.state;
+    badge.textContent = row.state_label || row.state;
     state.append(badge);
     const actions = document.createElement("td");
     actions.className = "ai-actions";
@@ -94,5 +95,5 @@ connectLive({
   onEvent: (event) => {
     if (event.type === "hello" || event.type === "ai.buffer") soon();
   },
-  onState: (state) => { liveLabel.textContent = state; },
+  onState: setupStatus(liveLabel),
 });

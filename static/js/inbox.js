@@ -62,6 +62,11 @@ function matches(t) {
   }
 }
 
+// Labels in the page's language come from data-label-<value> attributes on the element.
+function label(el, value) {
+  return el.dataset[`label${String(value).charAt(0).toUpperCase()}${String(value).slice(1)}`] || value;
+}
+
 function rowFor(id) { return list.querySelector(`.ticket-row[data-id="${id}"]`); }
 
 function fill(row, t, message) {
@@ -79,16 +84,19 @@ function fill(row, t, message) {
   const queue = row.querySelector(".row-queue");
   queue.textContent = t.queue_name; queue.style.setProperty("--queue", t.queue_color || "#98a2b3");
   row.querySelector(".row-assignee").textContent = t.assignee_name;
-  row.querySelector(".row-channel").textContent = t.channel;
+  const channel = row.querySelector(".row-channel");
+  channel.textContent = label(channel, t.channel);
   const prio = row.querySelector(".row-priority");
-  prio.textContent = t.priority; prio.hidden = !(t.priority === "high" || t.priority === "urgent");
-  row.querySelector(".state-dot").dataset.status = t.status;
+  prio.textContent = label(prio, t.priority); prio.hidden = !(t.priority === "high" || t.priority === "urgent");
+  const dot = row.querySelector(".state-dot");
+  dot.dataset.status = t.status; dot.title = label(dot, t.status);
   const unread = row.querySelector(".row-unread");
   unread.textContent = t.unread; unread.hidden = !t.unread;
   row.querySelector(".row-time").setAttribute("datetime", t.last_message_at || "");
   if (message && !message.is_private) {
     const prefix = message.direction === "out" ? "↩ " : "";
-    row.querySelector(".row-preview").textContent = prefix + (message.preview || `[${message.content_type}]`);
+    const preview = row.querySelector(".row-preview");
+    preview.textContent = prefix + (message.preview || `[${preview.dataset.labelMedia}]`);
   }
 }
 

@@ -8,6 +8,8 @@ const data = JSON.parse(document.getElementById("metrics-data").textContent);
 const Chart = window.Chart;
 const brand = "#0f766e";
 const soft = "#99d5cd";
+// Legend labels in the page's language (data-label-* on the charts section).
+const labels = document.getElementById("metrics-charts")?.dataset ?? {};
 
 function duration(seconds) {
   if (seconds === null || seconds === undefined || seconds === "") return "—";
@@ -33,22 +35,22 @@ function chart(id, config) {
 
 const days = data.daily.map((d) => d.date.slice(5));
 chart("chart-daily", { type: "bar", data: { labels: days, datasets: [
-  { label: "in", data: data.daily.map((d) => d.in), backgroundColor: brand },
-  { label: "out", data: data.daily.map((d) => d.out), backgroundColor: soft },
+  { label: labels.labelIn || "in", data: data.daily.map((d) => d.in), backgroundColor: brand },
+  { label: labels.labelOut || "out", data: data.daily.map((d) => d.out), backgroundColor: soft },
 ] } });
 chart("chart-trend", { type: "line", data: { labels: days, datasets: [
-  { label: "first response p50 (min)", data: data.daily.map((d) => minutes(d.first_response_p50)), borderColor: brand, spanGaps: true },
-  { label: "reply p50 (min)", data: data.daily.map((d) => minutes(d.reply_p50)), borderColor: "#b54708", spanGaps: true },
+  { label: labels.labelFirstResponse || "first response p50 (min)", data: data.daily.map((d) => minutes(d.first_response_p50)), borderColor: brand, spanGaps: true },
+  { label: labels.labelReply || "reply p50 (min)", data: data.daily.map((d) => minutes(d.reply_p50)), borderColor: "#b54708", spanGaps: true },
 ] } });
 chart("chart-hourly", { type: "bar", data: { labels: data.hourly.map((h) => `${h.hour}h`), datasets: [
-  { label: "in", data: data.hourly.map((h) => h.count), backgroundColor: brand },
+  { label: labels.labelIn || "in", data: data.hourly.map((h) => h.count), backgroundColor: brand },
 ] } });
 chart("chart-agents", { type: "bar", data: { labels: data.agents.map((a) => a.name), datasets: [
-  { label: "reply p50 (min)", data: data.agents.map((a) => minutes(a.reply_p50)), backgroundColor: brand },
-  { label: "first response p50 (min)", data: data.agents.map((a) => minutes(a.first_response_p50)), backgroundColor: soft },
+  { label: labels.labelReply || "reply p50 (min)", data: data.agents.map((a) => minutes(a.reply_p50)), backgroundColor: brand },
+  { label: labels.labelFirstResponse || "first response p50 (min)", data: data.agents.map((a) => minutes(a.first_response_p50)), backgroundColor: soft },
 ] }, options: { indexAxis: "y" } });
 chart("chart-queues", { type: "bar", data: { labels: data.queues.map((q) => q.name), datasets: [
-  { label: "tickets", data: data.queues.map((q) => q.tickets_created), backgroundColor: data.queues.map((q) => q.color) },
+  { label: labels.labelTickets || "tickets", data: data.queues.map((q) => q.tickets_created), backgroundColor: data.queues.map((q) => q.color) },
 ] } });
 
 // Heatmap shading.

@@ -301,7 +301,7 @@ def test_without_an_api_key_nothing_is_buffered(
     with django_capture_on_commit_callbacks(execute=True):
         inbound(chat, "oi")
     assert scheduled == []
-    assert not ai_on.is_active and "API key" in ai_on.inactive_reason()
+    assert not ai_on.is_active and "chave de API" in ai_on.inactive_reason()  # pt-BR default
 
 
 def test_a_company_settings_are_never_used_for_another_company(

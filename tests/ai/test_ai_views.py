@@ -149,6 +149,7 @@ def test_the_monitor_lists_waiting_conversations_with_their_state(
     [row] = data["buffers"]
     assert row["conversation"] == chat.conversation.pk and row["messages_waiting"] == 2
     assert row["state"] == "waiting" and 0 < row["seconds_left"] <= 10
+    assert row["state_label"] == "Aguardando"  # shown in the company's pt-BR
     assert row["ticket_number"] == chat.ticket.number
     AIReplyLog.objects.create(
         company=chat.company,
@@ -159,6 +160,7 @@ def test_the_monitor_lists_waiting_conversations_with_their_state(
     assert selectors.pending_buffers(company=chat.company)[0]["state"] == "calling"
     page = client_for(supervisor).get(MONITOR_URL)
     assert "Maria" in page.text and "ai_monitor.js" in page.text
+    assert "Chamando o modelo" in page.text and ">calling<" not in page.text
 
 
 def test_the_monitor_shows_recent_replies_with_latency_and_tokens(

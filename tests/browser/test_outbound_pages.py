@@ -38,7 +38,7 @@ def test_an_admin_connects_chatwoot_and_sees_the_webhook_url_but_never_the_secre
     page = context.new_page()
     page.goto(f"{live_app}/app/loja-azul/integrations/")
     shots(page, "empty-list")
-    page.click("text=Add an integration")
+    page.click('text="Adicionar integração"')  # pt-BR, the company's language
     page.select_option("select[name=kind]", "chatwoot")
     page.click("main form button[type=submit]")
     page.fill("input[name=name]", "Chatwoot suporte")
@@ -80,7 +80,7 @@ def test_an_agent_replies_in_the_thread_and_sees_it_sent(
     page.goto(f"{live_app}/app/loja-azul/conversations/")
     page.click("text=Maria Cliente")
     page.fill("textarea[name=content] >> nth=0", "Vou verificar agora mesmo!")
-    page.click("text=Send")
+    page.click('text="Enviar"')
     page.wait_for_selector("li.msg.out[data-status=pending]")
     shots(page, "pending")
     message = Message.objects.get(direction="out")

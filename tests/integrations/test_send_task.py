@@ -212,7 +212,7 @@ def test_a_failed_message_can_be_retried_and_then_goes_out(
     message.refresh_from_db()
     assert message.delivery_status == DeliveryStatus.PENDING and message.error_code == ""
     assert send_message(message.company_id, message.pk) == "sent"
-    with pytest.raises(Exception, match="failed message"):
+    with pytest.raises(Exception, match="mensagem com falha"):
         message_retry(message=message, actor=agent)
 
 

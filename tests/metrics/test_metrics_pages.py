@@ -227,7 +227,7 @@ def test_the_client_list_searches_and_counts_tickets(
     html = web.get(f"{APP}/clients/").text
     assert html.count("data-contact=") == 2  # the other company's contact is not listed
     row = re.search(rf'data-contact="{t.contact.pk}">(.*?)</tr>', html, re.S).group(1)
-    assert 'data-col="tickets">2<' in row and "twilio" in row
+    assert 'data-col="tickets">2<' in row and "Twilio WhatsApp" in row
     found = web.get(f"{APP}/clients/?q={t.contact.name}").text
     assert found.count("data-contact=") == 1
     api = api_client_for(supervisor).get(f"{API}/clients/?q={t.contact.name}").json()

@@ -166,7 +166,7 @@ def test_the_ticket_page_interleaves_messages_and_timeline_and_tells_senders_apa
         page.index(s)
         for s in (
             "meu pedido",
-            "assigned the ticket",
+            "atribuiu o chamado",  # the timeline, in the company's pt-BR
             "Vou verificar",
             "cliente VIP",
             "quero cancelar",
@@ -207,7 +207,7 @@ def test_the_items_endpoint_returns_what_came_after_the_cursors(company, agent, 
     assert [i["key"] for i in data["items"]] == [f"m{first.pk + 1}"]
     assert "dois" in data["items"][0]["html"]
     assert "um" in data["refreshed"][str(first.pk)]
-    assert data["status"] == "pending" and "Assign to me" in data["panel"]
+    assert data["status"] == "pending" and "Atribuir a mim" in data["panel"]
 
 
 def test_opening_a_ticket_marks_it_read(
