@@ -367,7 +367,6 @@ def _ticket_stats(
             EpochDiff(F("assigned_at"), Greatest(F("queued_at"), opened)), Value(0.0)
         ),
     )
-    out: dict[Any, dict[str, Stats]] = defaultdict(dict)
     specs = {
         "resolution": ("_resolution", resolved_ok),
         "handling": ("_handling", resolved_ok & Q(assigned_at__lte=F("resolved_at"))),
@@ -377,24 +376,8 @@ def _ticket_stats(
             & Q(assigned_at__gte=F("queued_at")),
         ),
     }
-    annotations: dict[str, Any] = {}
-    for name, (col, cond) in specs.items():
-        annotations[f"{name}__p50"] = PercentileCont(F(col), 0.5, filter=cond)
-        annotations[f"{name}__p90"] = PercentileCont(F(col), 0.9, filter=cond)
-        annotations[f"{name}__n"] = Count("pk", filter=cond)
-    rows: list[Any]
-    if group_by is None:
-        rows = [{**qs.aggregate(**annotations), "_g": None}]
-    else:
-        rows = list(qs.values(_g=F(group_by)).annotate(**annotations).order_by())
-    for row in rows:
-        for name in specs:
-            out[row["_g"]][name] = {
-                "p50": row[f"{name}__p50"],
-                "p90": row[f"{name}__p90"],
-                "n": row[f"{name}__n"],
-            }
-    return out
+    # Same SQL as every other percentile figure (nulls excluded, like the Python path).
+    return _grouped_stats(qs, specs, group_by)
 
 
 # --- the figures -----------------------------------------------------------------------
