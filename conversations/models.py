@@ -14,6 +14,39 @@ from integrations.base import ContentType, DeliveryStatus, Direction, SenderType
 from tenants.models import CompanyOwned
 
 
+# Labels for the adapter enums (integrations.base stays free of Django and translations).
+DIRECTION_CHOICES = [
+    (Direction.INBOUND.value, _("Inbound")),
+    (Direction.OUTBOUND.value, _("Outbound")),
+]
+SENDER_TYPE_CHOICES = [
+    (SenderType.CONTACT.value, _("Customer")),
+    (SenderType.AGENT.value, _("Agent")),
+    (SenderType.BOT.value, _("Bot")),
+    (SenderType.SYSTEM.value, _("System")),
+]
+CONTENT_TYPE_CHOICES = [
+    (ContentType.TEXT.value, _("Text")),
+    (ContentType.IMAGE.value, _("Image")),
+    (ContentType.AUDIO.value, _("Audio")),
+    (ContentType.VIDEO.value, _("Video")),
+    (ContentType.FILE.value, _("File")),
+    (ContentType.LOCATION.value, _("Location")),
+    (ContentType.CONTACT_CARD.value, _("Contact card")),
+    (ContentType.STICKER.value, _("Sticker")),
+    (ContentType.INTERACTIVE.value, _("Interactive")),
+    (ContentType.OTHER.value, _("Other")),
+]
+DELIVERY_STATUS_CHOICES = [
+    (DeliveryStatus.PENDING.value, _("Pending")),
+    (DeliveryStatus.SENT.value, _("Sent")),
+    (DeliveryStatus.DELIVERED.value, _("Delivered")),
+    (DeliveryStatus.READ.value, _("Read")),
+    (DeliveryStatus.FAILED.value, _("Failed")),
+    (DeliveryStatus.RECEIVED.value, _("Received")),
+]
+
+
 class Contact(CompanyOwned):
     """One customer (or one WhatsApp group) of a company, across its channels.
 
@@ -117,12 +150,8 @@ class Message(CompanyOwned):
     ticket = models.ForeignKey(
         "tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
     )
-    direction = models.CharField(
-        max_length=3, choices=[(d.value, d.name.title()) for d in Direction]
-    )
-    sender_type = models.CharField(
-        max_length=10, choices=[(s.value, s.name.title()) for s in SenderType]
-    )
+    direction = models.CharField(max_length=3, choices=DIRECTION_CHOICES)
+    sender_type = models.CharField(max_length=10, choices=SENDER_TYPE_CHOICES)
     sender_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -131,7 +160,7 @@ class Message(CompanyOwned):
     content_type = models.CharField(
         max_length=20,
         default=ContentType.TEXT,
-        choices=[(c.value, c.name.title()) for c in ContentType],
+        choices=CONTENT_TYPE_CHOICES,
     )
     attachments = models.JSONField(default=list, blank=True)  # [{url, kind, mime_type, ...}]
     transcription = models.TextField(blank=True, default="")  # audio, by the AI attendant
@@ -139,7 +168,7 @@ class Message(CompanyOwned):
     delivery_status = models.CharField(
         max_length=10,
         default=DeliveryStatus.RECEIVED,
-        choices=[(s.value, s.name.title()) for s in DeliveryStatus],
+        choices=DELIVERY_STATUS_CHOICES,
     )
     error_code = models.CharField(max_length=40, blank=True, default="")
     error_message = models.TextField(blank=True, default="")
