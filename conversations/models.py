@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from integrations.base import ContentType, DeliveryStatus, Direction, SenderType
 from tenants.models import CompanyOwned
 
-
 # Labels for the adapter enums (integrations.base stays free of Django and translations).
 DIRECTION_CHOICES = [
     (Direction.INBOUND.value, _("Inbound")),
