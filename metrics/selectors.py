@@ -178,55 +178,64 @@ def _tag_q(prefix: str, tag: str) -> Q:
     return Q(**{f"{prefix}tags__icontains": json.dumps(tag)})
 
 
-def tickets_qs(company: Company, f: MetricsFilter) -> QuerySet[Ticket]:
-    qs = Ticket.objects.for_company(company)
+def _filters_q(f: MetricsFilter, *, queue: str, agent: str, ticket: str, channel: str) -> Q:
+    """The dashboard filters as one Q, given where each lives relative to the queryset's
+    model (``ticket`` is the path prefix to the ticket: "" on Ticket itself)."""
+    q = Q()
     if f.queue_id:
-        qs = qs.filter(queue_id=f.queue_id)
+        q &= Q(**{queue: f.queue_id})
     if f.agent_id:
-        qs = qs.filter(assignee_id=f.agent_id)
+        q &= Q(**{agent: f.agent_id})
     if f.status:
-        qs = qs.filter(status=f.status)
+        q &= Q(**{f"{ticket}status": f.status})
     if f.channel:
-        qs = qs.filter(conversation__integration__kind=f.channel)
+        q &= Q(**{channel: f.channel})
     if f.tag:
-        qs = qs.filter(_tag_q("", f.tag))
-    return qs
+        q &= _tag_q(ticket, f.tag)
+    return q
+
+
+def tickets_qs(company: Company, f: MetricsFilter) -> QuerySet[Ticket]:
+    return Ticket.objects.for_company(company).filter(
+        _filters_q(
+            f,
+            queue="queue_id",
+            agent="assignee_id",
+            ticket="",
+            channel="conversation__integration__kind",
+        )
+    )
 
 
 def response_times_qs(company: Company, f: MetricsFilter) -> QuerySet[ResponseTime]:
-    qs = ResponseTime.objects.for_company(company).filter(
-        answered_at__gte=f.start, answered_at__lt=f.end
+    return ResponseTime.objects.for_company(company).filter(
+        _filters_q(
+            f,
+            queue="queue_id",
+            agent="responder_id",
+            ticket="ticket__",
+            channel="ticket__conversation__integration__kind",
+        ),
+        answered_at__gte=f.start,
+        answered_at__lt=f.end,
     )
-    if f.queue_id:
-        qs = qs.filter(queue_id=f.queue_id)
-    if f.agent_id:
-        qs = qs.filter(responder_id=f.agent_id)
-    if f.status:
-        qs = qs.filter(ticket__status=f.status)
-    if f.channel:
-        qs = qs.filter(ticket__conversation__integration__kind=f.channel)
-    if f.tag:
-        qs = qs.filter(_tag_q("ticket__", f.tag))
-    return qs
 
 
 def messages_qs(company: Company, f: MetricsFilter) -> QuerySet[Message]:
     """Messages in the period (private notes excluded); agent/queue/tag/status filter by
     the message's ticket, channel by its conversation's integration."""
-    qs = Message.objects.for_company(company).filter(
-        created_at__gte=f.start, created_at__lt=f.end, is_private=False
+    return Message.objects.for_company(company).filter(
+        _filters_q(
+            f,
+            queue="ticket__queue_id",
+            agent="ticket__assignee_id",
+            ticket="ticket__",
+            channel="conversation__integration__kind",
+        ),
+        created_at__gte=f.start,
+        created_at__lt=f.end,
+        is_private=False,
     )
-    if f.queue_id:
-        qs = qs.filter(ticket__queue_id=f.queue_id)
-    if f.agent_id:
-        qs = qs.filter(ticket__assignee_id=f.agent_id)
-    if f.status:
-        qs = qs.filter(ticket__status=f.status)
-    if f.channel:
-        qs = qs.filter(conversation__integration__kind=f.channel)
-    if f.tag:
-        qs = qs.filter(_tag_q("ticket__", f.tag))
-    return qs
 
 
 def _rt_fields(f: MetricsFilter) -> tuple[str, str, str]:
