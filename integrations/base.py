@@ -234,3 +234,30 @@ class Adapter(Protocol):
     def parse(self, request: WebhookRequest, settings: Mapping[str, Any]) -> ParseResult:
         """Parse the raw request; raise BadRequest for malformed input."""
         ...
+
+
+# --- small parsing helpers shared by the adapters ----------------------------------------
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str:
+    """A header by lower-case name (keys may arrive in any case), stripped; "" if absent."""
+    value = headers.get(name)
+    if value is None:
+        for key, candidate in headers.items():
+            if key.lower() == name:
+                value = candidate
+                break
+    return value.strip() if isinstance(value, str) else ""
+
+
+def json_str(data: Mapping[str, Any], key: str) -> str:
+    """A text field of a JSON object: None/absent -> "", numbers stringified, containers
+    rejected with BadRequest."""
+    value = data.get(key)
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    raise BadRequest(f"{key} must be a string, got {type(value).__name__}")

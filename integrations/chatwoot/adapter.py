@@ -33,6 +33,8 @@ from integrations.base import (
     SenderType,
     SignatureError,
     WebhookRequest,
+    header_value,
+    json_str,
 )
 
 __all__ = ["ChatwootAdapter", "parse_api_conversation", "parse_api_message"]
@@ -92,17 +94,6 @@ _STATUSES = frozenset(s.value for s in ConversationStatus)
 # --- small typed accessors: every shape error becomes a BadRequest with the field's path ---
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
-    """Header lookup that does not trust the caller to have lower-cased the keys."""
-    value = headers.get(name)
-    if value is None:
-        for key, candidate in headers.items():
-            if key.lower() == name:
-                value = candidate
-                break
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _obj(
     data: Mapping[str, Any], key: str, where: str, *, required: bool = False
 ) -> dict[str, Any]:
@@ -114,18 +105,6 @@ def _obj(
     if not isinstance(value, dict):
         raise BadRequest(f"{where}{key} must be an object, got {type(value).__name__}")
     return value
-
-
-def _str(data: Mapping[str, Any], key: str) -> str:
-    """A text field: None/absent -> "", numbers stringified, containers rejected."""
-    value = data.get(key)
-    if value is None or isinstance(value, bool):
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float):
-        return str(value)
-    raise BadRequest(f"{key} must be a string, got {type(value).__name__}")
 
 
 def _id(data: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str:
@@ -181,8 +160,8 @@ def _load_json(request: WebhookRequest) -> dict[str, Any]:
 
 def _group_name(contact: Mapping[str, Any]) -> str | None:
     """The group subject when this Chatwoot contact stands for a WhatsApp group, else None."""
-    name = _str(contact, "name")
-    identifier = _str(contact, "identifier")
+    name = json_str(contact, "name")
+    identifier = json_str(contact, "identifier")
     if identifier.endswith(GROUP_JID_SUFFIX) or name.endswith(GROUP_SUFFIX):
         return name.removesuffix(GROUP_SUFFIX).strip()
     return None
@@ -200,12 +179,12 @@ def _contact(data: Mapping[str, Any]) -> ContactInfo:
         extra["blocked"] = data["blocked"]
     return ContactInfo(
         external_id=_id(data, "id", "contact.", required=False),
-        name=group_name if group_name is not None else _str(data, "name"),
-        phone=_str(data, "phone_number"),
-        email=_str(data, "email"),
-        identifier=_str(data, "identifier"),
+        name=group_name if group_name is not None else json_str(data, "name"),
+        phone=json_str(data, "phone_number"),
+        email=json_str(data, "email"),
+        identifier=json_str(data, "identifier"),
         is_group=group_name is not None,
-        avatar_url=_str(data, "avatar") or _str(data, "thumbnail"),
+        avatar_url=json_str(data, "avatar") or json_str(data, "thumbnail"),
         extra=extra,
     )
 
@@ -227,7 +206,7 @@ def _message_type(data: Mapping[str, Any]) -> str:
 
 
 def _sender_kind(sender: Mapping[str, Any]) -> SenderType | None:
-    kind = _str(sender, "type").lower()
+    kind = json_str(sender, "type").lower()
     if kind == "user":
         return SenderType.AGENT
     # "captain_assistant" is the sender type of Chatwoot's built-in AI replies.
@@ -241,13 +220,13 @@ def _sender_kind(sender: Mapping[str, Any]) -> SenderType | None:
 def _attachment(item: Any, index: int) -> Attachment:
     if not isinstance(item, dict):
         raise BadRequest(f"attachments[{index}] must be an object")
-    file_type = _str(item, "file_type").lower()
-    url = _str(item, "data_url")
+    file_type = json_str(item, "file_type").lower()
+    url = json_str(item, "data_url")
     size = item.get("file_size")
     extra: dict[str, Any] = {}
     for key in ("thumb_url", "transcribed_text", "fallback_title", "extension"):
-        if _str(item, key):
-            extra[key] = _str(item, key)
+        if json_str(item, key):
+            extra[key] = json_str(item, key)
     for key in ("width", "height"):
         if isinstance(item.get(key), int) and not isinstance(item.get(key), bool):
             extra[key] = item[key]
@@ -259,7 +238,7 @@ def _attachment(item: Any, index: int) -> Attachment:
     return Attachment(
         url=url,
         kind=_ATTACHMENT_KINDS.get(file_type, ContentType.OTHER),
-        mime_type=_str(item, "content_type"),
+        mime_type=json_str(item, "content_type"),
         # ActiveStorage URLs end in the original file name; it is the only name we get.
         filename=unquote(urlsplit(url).path.rsplit("/", 1)[-1]) if url else "",
         size=size if isinstance(size, int) and not isinstance(size, bool) else None,
@@ -286,11 +265,11 @@ def _message(
     sender = _obj(data, "sender", "message.")
     meta = _obj(conversation, "meta", "conversation.")
     contact_data = _obj(meta, "sender", "conversation.meta.")
-    content = _str(data, "content")
+    content = json_str(data, "content")
     content_attributes = _obj(data, "content_attributes", "message.")
 
     sender_kind = _sender_kind(sender) if sender else None
-    sender_name = _str(sender, "name")
+    sender_name = json_str(sender, "name")
     sender_external_id = _id(sender, "id", "sender.", required=False)
     if private:
         # Internal notes are written by agents (or a bot) inside Chatwoot.
@@ -330,7 +309,7 @@ def _message(
         raise BadRequest("attachments must be a list")
     attachments = tuple(_attachment(item, i) for i, item in enumerate(attachments_raw))
 
-    chatwoot_content_type = _str(data, "content_type")
+    chatwoot_content_type = json_str(data, "content_type")
     if attachments:
         content_type = str(attachments[0].kind)
         if chatwoot_content_type == "sticker" and content_type == ContentType.IMAGE:
@@ -343,13 +322,13 @@ def _message(
     extra: dict[str, Any] = {}
     if chatwoot_content_type:
         extra["chatwoot_content_type"] = chatwoot_content_type
-    if _str(data, "source_id"):
-        extra["source_id"] = _str(data, "source_id")
+    if json_str(data, "source_id"):
+        extra["source_id"] = json_str(data, "source_id")
     if content_attributes.get("in_reply_to") is not None:
         extra["in_reply_to"] = _id(content_attributes, "in_reply_to", "content_attributes.")
     for key in ("in_reply_to_external_id", "external_error"):
-        if _str(content_attributes, key):
-            extra[key] = _str(content_attributes, key)
+        if json_str(content_attributes, key):
+            extra[key] = json_str(content_attributes, key)
     if content_attributes.get("is_reaction") is True:
         extra["is_reaction"] = True
     # Webhooks nest account/inbox objects; API responses carry flat *_id fields.
@@ -360,8 +339,8 @@ def _message(
         )
         if ident:
             extra[f"{name}_id"] = ident
-    if _str(conversation, "channel"):
-        extra["channel"] = _str(conversation, "channel")
+    if json_str(conversation, "channel"):
+        extra["channel"] = json_str(conversation, "channel")
 
     return InboundMessage(
         external_conversation_id=conversation_id,
@@ -377,7 +356,7 @@ def _message(
         is_private=private,
         created_at=_datetime(data.get("created_at")),
         group_name=group_name,
-        echo_key=_str(content_attributes, "atende_message_id"),
+        echo_key=json_str(content_attributes, "atende_message_id"),
         extra=extra,
     )
 
@@ -433,7 +412,7 @@ def _conversation_change(data: Mapping[str, Any], event: str) -> ConversationCha
     changed = _changed_attributes(data)
     meta = _obj(conversation, "meta", "conversation.")
 
-    status = _str(conversation, "status") or _str(changed, "status")
+    status = json_str(conversation, "status") or json_str(changed, "status")
     if event == "conversation_resolved":
         status = ConversationStatus.RESOLVED
     elif event == "conversation_opened":
@@ -446,13 +425,13 @@ def _conversation_change(data: Mapping[str, Any], event: str) -> ConversationCha
     if "assignee" in meta:
         assignee = _obj(meta, "assignee", "conversation.meta.")
         assignee_id = _id(assignee, "id", "assignee.", required=False)
-        assignee_name = _str(assignee, "available_name") or _str(assignee, "name")
+        assignee_name = json_str(assignee, "available_name") or json_str(assignee, "name")
     team_id: str | None = None
     team_name = ""
     if "team" in meta:
         team = _obj(meta, "team", "conversation.meta.")
         team_id = _id(team, "id", "team.", required=False)
-        team_name = _str(team, "name")
+        team_name = json_str(team, "name")
 
     labels: tuple[str, ...] | None = None
     if "labels" in conversation:
@@ -464,7 +443,7 @@ def _conversation_change(data: Mapping[str, Any], event: str) -> ConversationCha
     priority: str | None = None
     if "priority" in conversation:
         # Like the assignee: a present null means "no priority".
-        priority = _str(conversation, "priority")
+        priority = json_str(conversation, "priority")
 
     contact_data = _obj(meta, "sender", "conversation.meta.")
     contact = _contact(contact_data) if contact_data else None
@@ -547,8 +526,8 @@ class ChatwootAdapter:
 
     @staticmethod
     def _verify_signature(request: WebhookRequest, secret: str) -> None:
-        signature = _header(request.headers, SIGNATURE_HEADER)
-        timestamp = _header(request.headers, TIMESTAMP_HEADER)
+        signature = header_value(request.headers, SIGNATURE_HEADER)
+        timestamp = header_value(request.headers, TIMESTAMP_HEADER)
         if not signature:
             raise SignatureError("missing X-Chatwoot-Signature")
         if not timestamp.isdigit() or not timestamp.isascii():
@@ -585,7 +564,9 @@ class ChatwootAdapter:
         except (TypeError, ValueError, AttributeError, KeyError) as exc:
             # Safety net: the accessors above should catch every shape problem first.
             raise BadRequest(f"malformed {event} payload: {exc}") from exc
-        return ParseResult(events=events, delivery_id=_header(request.headers, DELIVERY_HEADER))
+        return ParseResult(
+            events=events, delivery_id=header_value(request.headers, DELIVERY_HEADER)
+        )
 
     @staticmethod
     def _events(event: str, data: dict[str, Any]) -> tuple[Event, ...]:

@@ -29,6 +29,7 @@ from integrations.base import (
     SignatureError,
     StatusUpdate,
     WebhookRequest,
+    header_value,
 )
 
 __all__ = ["TwilioAdapter", "conversation_id_for"]
@@ -81,16 +82,6 @@ class _FormParams(dict[str, list[str]]):
 
     def getlist(self, key: str) -> list[str]:
         return self[key]
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    value = headers.get(name)
-    if value is None:
-        for key, candidate in headers.items():
-            if key.lower() == name:
-                value = candidate
-                break
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _parse_form(raw_body: bytes, error: type[Exception]) -> _FormParams:
@@ -152,10 +143,10 @@ class TwilioAdapter:
     kind = "twilio"
 
     def verify(self, request: WebhookRequest, secrets: Mapping[str, str]) -> None:
-        signature = _header(request.headers, SIGNATURE_HEADER)
+        signature = header_value(request.headers, SIGNATURE_HEADER)
         if not signature:
             raise SignatureError("missing X-Twilio-Signature")
-        settings_header = _header(request.headers, SIGNATURE_SETTINGS_HEADER)
+        settings_header = header_value(request.headers, SIGNATURE_SETTINGS_HEADER)
         # SharedKey-signed webhooks use that key's secret; everything else the Auth Token.
         token = (secrets.get("shared_key_secret") if settings_header else None) or secrets.get(
             "auth_token"

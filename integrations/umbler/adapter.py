@@ -33,6 +33,8 @@ from integrations.base import (
     SignatureError,
     StatusUpdate,
     WebhookRequest,
+    header_value,
+    json_str,
 )
 
 __all__ = ["UmblerAdapter"]
@@ -87,16 +89,6 @@ _LEGACY_ACKS: dict[str, str] = {
 }
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
-    value = headers.get(name)
-    if value is None:
-        for key, candidate in headers.items():
-            if key.lower() == name:
-                value = candidate
-                break
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _obj(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any] | None:
     """None when absent or null; a dict; BadRequest for any other type."""
     value = data.get(key)
@@ -105,17 +97,6 @@ def _obj(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any] | None
     if not isinstance(value, dict):
         raise BadRequest(f"{where}{key} must be an object, got {type(value).__name__}")
     return value
-
-
-def _str(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if value is None or isinstance(value, bool):
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float):
-        return str(value)
-    raise BadRequest(f"{key} must be a string, got {type(value).__name__}")
 
 
 def _id(data: Mapping[str, Any], key: str, where: str) -> str:
@@ -158,7 +139,7 @@ def _looks_like_chat(content: Any) -> bool:
 
 def _contact(chat: Mapping[str, Any]) -> ContactInfo:
     data = _obj(chat, "Contact", "Content.") or {}
-    group_identifier = _str(data, "GroupIdentifier")
+    group_identifier = json_str(data, "GroupIdentifier")
     extra: dict[str, Any] = {}
     tags = data.get("Tags")
     if isinstance(tags, list):
@@ -167,15 +148,15 @@ def _contact(chat: Mapping[str, Any]) -> ContactInfo:
             extra["tags"] = names
     if isinstance(data.get("IsBlocked"), bool):
         extra["blocked"] = data["IsBlocked"]
-    if _str(data, "ContactType"):
-        extra["contact_type"] = _str(data, "ContactType")
+    if json_str(data, "ContactType"):
+        extra["contact_type"] = json_str(data, "ContactType")
     return ContactInfo(
         external_id=_id(data, "Id", "Contact."),
-        name=_str(data, "Name"),
-        phone=_str(data, "PhoneNumber"),
+        name=json_str(data, "Name"),
+        phone=json_str(data, "PhoneNumber"),
         identifier=group_identifier,
         is_group=bool(group_identifier),
-        avatar_url=_str(data, "ProfilePictureUrl"),
+        avatar_url=json_str(data, "ProfilePictureUrl"),
         extra=extra,
     )
 
@@ -183,14 +164,18 @@ def _contact(chat: Mapping[str, Any]) -> ContactInfo:
 def _file_attachment(file: Mapping[str, Any], kind: str) -> Attachment | None:
     # The File object's fields are not documented; try the names public clients use.
     url = next(
-        (_str(file, key) for key in ("Url", "Uri", "Link", "MediaUrl") if _str(file, key)), ""
+        (json_str(file, key) for key in ("Url", "Uri", "Link", "MediaUrl") if json_str(file, key)),
+        "",
     )
     if not url:
         return None
     mime = next(
-        (_str(file, k) for k in ("ContentType", "MimeType", "Mimetype") if _str(file, k)), ""
+        (json_str(file, k) for k in ("ContentType", "MimeType", "Mimetype") if json_str(file, k)),
+        "",
     )
-    name = next((_str(file, k) for k in ("OriginalName", "FileName", "Name") if _str(file, k)), "")
+    name = next(
+        (json_str(file, k) for k in ("OriginalName", "FileName", "Name") if json_str(file, k)), ""
+    )
     size = file.get("Size") if isinstance(file.get("Size"), int) else None
     if kind in (ContentType.TEXT, ContentType.INTERACTIVE):
         major = mime.split("/", 1)[0].lower()
@@ -216,7 +201,7 @@ def _chat_events(chat: Mapping[str, Any], event_at: datetime | None) -> tuple[Ev
     if "Sector" in chat:
         sector = _obj(chat, "Sector", "Content.")
         team_id = _id(sector, "Id", "Sector.") if sector else ""
-        team_name = _str(sector, "Name") if sector else ""
+        team_name = json_str(sector, "Name") if sector else ""
 
     change = ConversationChange(
         external_conversation_id=chat_id,
@@ -226,7 +211,7 @@ def _chat_events(chat: Mapping[str, Any], event_at: datetime | None) -> tuple[Ev
         if chat.get("Open") is False
         else ConversationStatus.OPEN,
         assignee_external_id=assignee_id,
-        assignee_name=_str(member, "Name") if assignee_id and member else "",
+        assignee_name=json_str(member, "Name") if assignee_id and member else "",
         team_external_id=team_id,
         team_name=team_name,
         is_group=contact.is_group,
@@ -244,7 +229,7 @@ def _last_message(last: Mapping[str, Any], chat_id: str, contact: ContactInfo) -
     message_id = _id(last, "Id", "LastMessage.")
     if not message_id:
         raise BadRequest("LastMessage.Id is empty")
-    source = _str(last, "Source").lower()
+    source = json_str(last, "Source").lower()
     direction, sender_type = _SOURCES.get(source, (Direction.OUTBOUND, SenderType.SYSTEM))
     is_private = last.get("IsPrivate") is True
     if is_private:
@@ -258,17 +243,17 @@ def _last_message(last: Mapping[str, Any], chat_id: str, contact: ContactInfo) -
     bot = _obj(last, "BotInstance", "LastMessage.")
     if sender_type == SenderType.AGENT and member:
         sender_external_id = _id(member, "Id", "SentByOrganizationMember.")
-        sender_name = _str(member, "Name")
+        sender_name = json_str(member, "Name")
     elif sender_type == SenderType.BOT and bot:
         sender_external_id = _id(bot, "Id", "BotInstance.")
-        sender_name = _str(bot, "BotName") or _str(bot, "Name")
+        sender_name = json_str(bot, "BotName") or json_str(bot, "Name")
     elif sender_type == SenderType.CONTACT:
         sender_name, sender_external_id = contact.name, contact.external_id
     if not sender_name and sender_type == SenderType.AGENT:
         # Umbler signs agent messages with a "*Name:*" prefix shown to the customer.
-        sender_name = _str(last, "Prefix").strip().strip("*").rstrip(":").strip()
+        sender_name = json_str(last, "Prefix").strip().strip("*").rstrip(":").strip()
 
-    umbler_type = _str(last, "MessageType")
+    umbler_type = json_str(last, "MessageType")
     kind = _MESSAGE_KINDS.get(
         umbler_type.lower(), ContentType.OTHER if umbler_type else ContentType.TEXT
     )
@@ -284,8 +269,8 @@ def _last_message(last: Mapping[str, Any], chat_id: str, contact: ContactInfo) -
     extra: dict[str, Any] = {}
     if umbler_type:
         extra["umbler_message_type"] = umbler_type
-    if _str(last, "MessageState"):
-        extra["message_state"] = _str(last, "MessageState")
+    if json_str(last, "MessageState"):
+        extra["message_state"] = json_str(last, "MessageState")
     ad = _obj(last, "Ad", "LastMessage.")
     if ad:
         extra["ad"] = {key: ad[key] for key in ("SourceId", "CTWaCLId", "SourceUrl") if ad.get(key)}
@@ -303,7 +288,7 @@ def _last_message(last: Mapping[str, Any], chat_id: str, contact: ContactInfo) -
         sender_type=sender_type,
         sender_name=sender_name,
         sender_external_id=sender_external_id,
-        content=_str(last, "Content"),
+        content=json_str(last, "Content"),
         content_type=kind,
         attachments=attachments,
         is_private=is_private,
@@ -330,10 +315,10 @@ def _parse_json(raw_body: bytes) -> ParseResult:
     if payload is None:
         raise BadRequest("Payload is missing")
     content = payload.get("Content")
-    if _str(payload, "Type") == "Chat" and not isinstance(content, dict):
+    if json_str(payload, "Type") == "Chat" and not isinstance(content, dict):
         raise BadRequest("Payload.Content must be a chat object")
     if not isinstance(content, dict) or (
-        _str(payload, "Type") != "Chat" and not _looks_like_chat(content)
+        json_str(payload, "Type") != "Chat" and not _looks_like_chat(content)
     ):
         return ParseResult(events=(Ignored(f"unknown type {event_type}"),), delivery_id=delivery_id)
     # Any Type carrying a chat ("Message", and whatever closed/transfer events exist) is
@@ -458,8 +443,8 @@ class UmblerAdapter:
         expected = secrets.get("url_token") or ""
         if not expected:
             return  # Umbler signs nothing; without a token the tenant accepted that.
-        candidates = [request.query.get("token") or "", _header(request.headers, TOKEN_HEADER)]
-        authorization = _header(request.headers, "authorization")
+        candidates = [request.query.get("token") or "", header_value(request.headers, TOKEN_HEADER)]
+        authorization = header_value(request.headers, "authorization")
         if authorization.lower().startswith("bearer "):
             candidates.append(authorization[len("bearer ") :].strip())
         if request.content_type == FORM:
