@@ -1,4 +1,4 @@
-# Production image: daphne (HTTP + websockets), Celery worker and beat share it.
+# Production image: uvicorn (HTTP + websockets, `manage.py serve`), Celery worker and beat share it.
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -17,4 +17,4 @@ USER atende
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --retries=5 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "atende.asgi:application"]
+CMD ["python", "manage.py", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -148,7 +148,7 @@ TEMPLATES = [
 # --- data -----------------------------------------------------------------------------
 
 DATABASE_URL = env("DATABASE_URL")
-# Under daphne (ASGI) every request runs its sync code in a fresh thread, so persistent
+# Under ASGI (uvicorn) every request runs its sync code in a fresh thread, so persistent
 # per-thread connections pile up instead of being reused: production should set
 # DB_POOL_SIZE (psycopg's pool, per process), which requires CONN_MAX_AGE=0.
 DB_POOL_SIZE = int(env("DB_POOL_SIZE", "0"))

@@ -247,10 +247,17 @@ def build_load(
 # --- the server ---------------------------------------------------------------------
 
 
-class Server:
-    """``workers`` daphne processes accepting on one inherited listening socket."""
+SERVERS = ("daphne", "uvicorn", "granian", "gunicorn")
 
-    def __init__(self, workers: int, settings_module: str, public_base: bool) -> None:
+
+class Server:
+    """``workers`` server processes on 127.0.0.1: daphne or uvicorn (ASGI, the product's
+    ``atende.asgi``) accepting on one inherited listening socket, as a pre-fork deployment
+    would; granian (ASGI) or gunicorn (WSGI, ``atende.wsgi``) with their own workers."""
+
+    def __init__(
+        self, workers: int, settings_module: str, public_base: bool, kind: str = "daphne"
+    ) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -258,16 +265,69 @@ class Server:
         self.sock.set_inheritable(True)
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        self.kind = kind
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "PYTHONPATH": str(ROOT)}
         if public_base:
             env["PUBLIC_BASE_URL"] = self.url
-        daphne = shutil.which("daphne", path=str(Path(sys.executable).parent)) or "daphne"
+        bin_dir = str(Path(sys.executable).parent)
+        fd = str(self.sock.fileno())
+
+        def command(name: str) -> str:
+            return shutil.which(name, path=bin_dir) or name
+
+        if kind in ("granian", "gunicorn"):
+            # These fork their own workers on a port: hand the port over.
+            self.sock.close()
+            if kind == "granian":
+                argv = [
+                    command("granian"),
+                    "--interface",
+                    "asgi",
+                    "--workers",
+                    str(workers),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                    "--no-ws",
+                    "atende.asgi:application",
+                ]
+            else:
+                argv = [
+                    command("gunicorn"),
+                    "-w",
+                    str(workers),
+                    "-b",
+                    f"127.0.0.1:{self.port}",
+                    "--log-level",
+                    "warning",
+                    "atende.wsgi:application",
+                ]
+            self.processes = [
+                subprocess.Popen(argv, env=env, cwd=str(ROOT))  # noqa: S603 - loopback only
+            ]
+            return
+        if kind == "uvicorn":
+            argv = [
+                command("uvicorn"),
+                "--fd",
+                fd,
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "atende.asgi:application",
+            ]
+        else:
+            argv = [command("daphne"), "--fd", fd, "-v", "0", "atende.asgi:application"]
         self.processes = [
             subprocess.Popen(  # noqa: S603 - fixed argv, loopback only
-                [daphne, "--fd", str(self.sock.fileno()), "-v", "0", "atende.asgi:application"],
-                pass_fds=(self.sock.fileno(),),
-                env=env,
-                cwd=str(ROOT),
+                argv, pass_fds=(self.sock.fileno(),), env=env, cwd=str(ROOT)
             )
             for _ in range(workers)
         ]
@@ -276,7 +336,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if any(p.poll() is not None for p in self.processes):
-                raise RuntimeError("daphne exited during start-up")
+                raise RuntimeError(f"{self.kind} exited during start-up")
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310
                     if response.status < 500:
@@ -286,15 +346,26 @@ class Server:
                         return
             except OSError:
                 time.sleep(0.3)
-        raise RuntimeError("daphne did not become ready")
+        raise RuntimeError(f"{self.kind} did not become ready")
+
+    def _pids(self) -> list[int]:
+        """The server processes and their children (granian/gunicorn workers)."""
+        pids = [p.pid for p in self.processes]
+        for pid in list(pids):
+            try:
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                continue
+            pids.extend(int(c) for c in children)
+        return pids
 
     def cpu_seconds(self) -> float:
         """User+system CPU the server processes used so far (Linux /proc), or NaN."""
         total = 0.0
         ticks = os.sysconf("SC_CLK_TCK")
-        for process in self.processes:
+        for process in self._pids():
             try:
-                fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 return float("nan")
             total += (int(fields[11]) + int(fields[12])) / ticks
@@ -308,7 +379,8 @@ class Server:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-        self.sock.close()
+        if self.kind not in ("granian", "gunicorn"):
+            self.sock.close()
 
 
 # --- the load -----------------------------------------------------------------------
@@ -410,7 +482,7 @@ def run_baseline(args: argparse.Namespace, requests: list[Request]) -> tuple[Run
             "created_at timestamptz NOT NULL DEFAULT now())"
         )
         cursor.execute(f"TRUNCATE {MINIMAL_TABLE}")
-    server = Server(args.workers, "bench.minimal_settings", public_base=False)
+    server = Server(args.workers, "bench.minimal_settings", public_base=False, kind=args.server)
     try:
         server.wait_ready()
         cpu_before = server.cpu_seconds()
@@ -433,7 +505,9 @@ def main() -> int:
     )
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2, help="daphne processes (default 2)")
+    parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
+    parser.add_argument("--server", choices=SERVERS, default="uvicorn")
+    parser.add_argument("--baseline-only", action="store_true", help="only the minimal view")
     parser.add_argument("--twilio-share", type=float, default=0.2)
     parser.add_argument("--duplicates", type=float, default=0.05)
     parser.add_argument("--timeout", type=float, default=300, help="stop sending after N s")
@@ -450,17 +524,22 @@ def main() -> int:
     company, chatwoot, twilio, keys = create_tenant(tag)
     server: Server | None = None
     try:
+        if args.baseline_only:
+            requests, _ = build_load(args, chatwoot, twilio, keys, "http://127.0.0.1")
+            baseline, rows = run_baseline(args, requests)
+            print(report(baseline, rows))
+            return 0 if baseline.errors == 0 and rows == len(requests) else 1
         if args.url:
             base_url = args.url.rstrip("/")
         else:
-            server = Server(args.workers, "atende.settings", public_base=True)
+            server = Server(args.workers, "atende.settings", public_base=True, kind=args.server)
             base_url = server.url
             server.wait_ready()
         requests, expected = build_load(args, chatwoot, twilio, keys, base_url)
         print(
             f"bench: {len(expected)} messages + {len(requests) - len(expected)} repeated "
             f"deliveries, concurrency {args.concurrency}, "
-            f"{'server ' + base_url if args.url else f'{args.workers} daphne worker(s)'}",
+            f"{'server ' + base_url if args.url else f'{args.workers} {args.server} worker(s)'}",
             flush=True,
         )
         cpu_before = server.cpu_seconds() if server is not None else float("nan")

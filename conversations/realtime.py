@@ -13,14 +13,16 @@ why counts travel inside events) is in docs/realtime.md.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import json
 import logging
+import os
+import threading
 from collections.abc import Iterable
 from typing import Any
 
 import redis
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -188,25 +190,149 @@ def send_now(groups: list[str], payload: dict[str, Any]) -> None:
     _send_many([(group, payload, None) for group in dict.fromkeys(groups)])
 
 
+class _Publisher:
+    """The process's one sender to the channel layer: a daemon thread running its own event
+    loop, fed in order through a queue.
+
+    Sync code (after-commit hooks in requests, tasks) used to call ``async_to_sync`` for
+    every event: a fresh event loop, thread and Redis connection each time, which cost
+    milliseconds per event and capped the real-time rate. Here the loop, its channel-layer
+    connection and the order of events all live for the whole process: ``submit`` returns
+    at once and events go out one after another, in the order they were submitted (the
+    browser relies on per-company sequence numbers arriving in order).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[list[tuple[str, dict[str, Any]]] | None] | None = None
+        self._pending = 0
+        self._idle = threading.Condition(self._lock)
+        self._drainer: asyncio.Task[None] | None = None
+
+    def _start(self) -> asyncio.AbstractEventLoop:
+        # After a fork (Celery prefork, pre-fork servers) the thread is gone: start anew.
+        if self._loop is not None and self._pid == os.getpid():
+            return self._loop
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    queue: asyncio.Queue[list[tuple[str, dict[str, Any]]] | None] = asyncio.Queue()
+                    self._queue = queue
+                    self._drainer = loop.create_task(self._drain(queue))
+                    ready.set()
+                    loop.run_forever()
+
+                threading.Thread(target=run, name="realtime-publisher", daemon=True).start()
+                ready.wait(5)
+                self._pending = 0
+                self._loop, self._pid = loop, os.getpid()
+        return self._loop
+
+    async def _drain(self, queue: asyncio.Queue[list[tuple[str, dict[str, Any]]] | None]) -> None:
+        while True:
+            batch = await queue.get()
+            if batch is None:
+                return
+            layer = get_channel_layer()
+            try:
+                if layer is not None:
+                    await asyncio.gather(
+                        *(layer.group_send(group, message) for group, message in batch)
+                    )
+            except Exception:  # the replay log still has it: a reconnecting client catches up
+                logger.warning("realtime: group_send failed", exc_info=True)
+            finally:
+                with self._lock:
+                    self._pending -= 1
+                    if not self._pending:
+                        self._idle.notify_all()
+
+    def submit(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        loop = self._start()
+        with self._lock:
+            self._pending += 1
+        loop.call_soon_threadsafe(self._put, batch)
+
+    def _put(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        if self._queue is not None:
+            self._queue.put_nowait(batch)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything submitted so far has been handed to the layer."""
+        if self._loop is None or self._pid != os.getpid():
+            return True
+        with self._lock:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+
+_publisher = _Publisher()
+atexit.register(_publisher.flush, 2.0)
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait (at most ``timeout`` s) until the events published so far left this process."""
+    return _publisher.flush(timeout)
+
+
+def _encode(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), default=str)
+
+
 def _send_many(messages: list[tuple[str, dict[str, Any], list[str] | None]]) -> None:
-    layer = get_channel_layer()
-    if layer is None or not messages:
+    """Hand group messages to the publisher. Each carries its payload already encoded as
+    JSON text: fifty consumers of a group forward the same text instead of encoding the
+    same dict fifty times."""
+    if not messages:
         return
-
-    async def send_all() -> None:
-        await asyncio.gather(
-            *(
-                layer.group_send(
-                    group, {"type": "event.forward", "payload": payload, "audience": audience}
-                )
-                for group, payload, audience in messages
-            )
-        )
-
+    batch = [
+        (group, {"type": "event.forward", "text": _encode(payload), "audience": audience})
+        for group, payload, audience in messages
+    ]
     try:
-        async_to_sync(send_all)()
+        if not _publish_pipelined(batch):
+            _publisher.submit(batch)
     except Exception:  # the replay log still has it: a reconnecting client catches up
         logger.warning("realtime: group_send failed", exc_info=True)
+
+
+@functools.cache
+def _pubsub_target(pid: int) -> tuple[redis.Redis, str] | None:
+    """(client, prefix) when the layer is the single-host Redis pub/sub layer, else None.
+
+    Per process id: a forked child must not share its parent's socket."""
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    if not isinstance(get_channel_layer(), RedisPubSubChannelLayer):
+        return None
+    config: dict[str, Any] = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+    hosts = config.get("hosts") or []
+    if len(hosts) != 1 or not isinstance(hosts[0], str) or config.get("symmetric_encryption_keys"):
+        return None
+    client = redis.Redis.from_url(hosts[0], socket_connect_timeout=2, socket_timeout=2)
+    return client, config.get("prefix", "asgi")
+
+
+def _publish_pipelined(batch: list[tuple[str, dict[str, Any]]]) -> bool:
+    """Publish a batch with one pipelined round trip from this (sync) thread: exactly what
+    the pub/sub layer's ``group_send`` publishes (its group channel name and serializer),
+    without an event loop per call or one round trip per group. False when the layer is
+    another kind (then the publisher thread sends through the layer's own API)."""
+    target = _pubsub_target(os.getpid())
+    if target is None:
+        return False
+    client, prefix = target
+    layer = get_channel_layer()
+    pipe = client.pipeline(transaction=False)
+    for group, message in batch:
+        pipe.publish(f"{prefix}__group__{group}", layer.serialize(message))  # type: ignore[union-attr]
+    pipe.execute()
+    return True
 
 
 def publish_on_commit(groups: list[str], payload: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ Server messages: "hello" (seq and counts), the events of docs/realtime.md, "resy
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 from typing import Any
 from urllib.parse import parse_qs
@@ -160,13 +161,14 @@ class InboxConsumer(CompanyConsumer):
             for group in [g for g in self.ticket_groups if g in audience]:
                 await self.channel_layer.group_discard(group, self.channel_name)
                 del self.ticket_groups[group]
-                ticket = event["payload"].get("ticket") or {}
+                payload = json.loads(event["text"])
+                ticket = payload.get("ticket") or {}
                 await self.send_json(
                     {
                         "type": "ticket.removed",
-                        "seq": event["payload"].get("seq"),
+                        "seq": payload.get("seq"),
                         "ticket": {"id": ticket.get("id"), "number": ticket.get("number")},
                     }
                 )
             return
-        await self.send_json(event["payload"])
+        await self.send(text_data=event["text"])

@@ -15,7 +15,7 @@ def test_docker_compose_describes_the_production_stack_with_health_checks() -> N
     assert {"postgres", "redis", "web", "worker", "beat"} <= services.keys()
     for name in ("postgres", "redis", "web", "worker"):
         assert "healthcheck" in services[name], name
-    assert "daphne" in services["web"]["command"]
+    assert "serve" in services["web"]["command"]
     assert services["web"]["environment"]["DEBUG"] == "0"
     assert "celery" in services["beat"]["command"] and "beat" in services["beat"]["command"]
 

@@ -96,5 +96,35 @@ async def test_an_outsider_never_receives_another_companys_events(
     from conversations import realtime
 
     await sync_to_async(realtime.send_now)([realtime.company_group(company.pk)], {"type": "secret"})
+    assert await sync_to_async(realtime.flush)()
     assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_events_are_published_in_order_through_either_path(
+    company, agent, monkeypatch
+) -> None:
+    """The pub/sub layer is fed by one pipelined round trip from the publishing thread;
+    any other layer through the publisher thread's event loop. Both keep the order."""
+    from conversations import realtime
+
+    communicator, connected, _ = await _connect(f"/ws/companies/loja-azul/?token={jwt_for(agent)}")
+    assert connected
+    await communicator.receive_json_from(timeout=5)  # hello
+    group = realtime.company_group(company.pk)
+
+    def publish_three() -> None:
+        for n in range(3):
+            realtime.send_now([group], {"type": "probe", "n": n})
+
+    await sync_to_async(publish_three)()
+    assert [await communicator.receive_json_from(timeout=5) for _ in range(3)] == [
+        {"type": "probe", "n": n} for n in range(3)
+    ]
+    monkeypatch.setattr(realtime, "_publish_pipelined", lambda batch: False)
+    await sync_to_async(publish_three)()
+    assert await sync_to_async(realtime.flush)()
+    assert [await communicator.receive_json_from(timeout=5) for _ in range(3)] == [
+        {"type": "probe", "n": n} for n in range(3)
+    ]
     await communicator.disconnect()

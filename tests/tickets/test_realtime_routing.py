@@ -44,6 +44,8 @@ def publish(ticket: Any, event: str = "ticket.updated", **data: Any) -> None:
     with transaction.atomic():
         ticket.refresh_from_db()
         realtime.ticket_changed(ticket, event, **data)
+    # Sent by the publisher thread: wait until it left, so "receives nothing" means it.
+    assert realtime.flush()
 
 
 @sync_to_async

@@ -1,4 +1,4 @@
-"""Run the whole stack in one terminal: daphne (HTTP + websockets), a Celery worker,
+"""Run the whole stack in one terminal: uvicorn (HTTP + websockets), a Celery worker,
 Celery beat and, when REDIS_URL is unset, the embedded Redis. One Ctrl-C stops them all;
 if any of them dies, the others are stopped too."""
 
@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from .embedded_redis import embedded_redis_args, redis_answers, wait_for_redis
+from .serve import uvicorn_argv
 
 
 class Command(BaseCommand):
@@ -23,6 +24,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("ATENDE_HOST", "127.0.0.1"))
         parser.add_argument("--port", default=os.environ.get("ATENDE_PORT", "8000"))
+        parser.add_argument("--workers", default=os.environ.get("WEB_WORKERS", "1"))
         parser.add_argument("--concurrency", default=os.environ.get("CELERY_CONCURRENCY", "2"))
         parser.add_argument(
             "--seed-demo",
@@ -48,18 +50,7 @@ class Command(BaseCommand):
         if opts["seed_demo"]:
             # Seeding ingests sample messages whose follow-up tasks need the broker up.
             subprocess.run([sys.executable, "manage.py", "seed_demo", "--if-new"], check=True)
-        start(
-            "web",
-            [
-                os.path.join(bin_dir, "daphne"),
-                "-b",
-                opts["host"],
-                "-p",
-                str(opts["port"]),
-                "--proxy-headers",
-                "atende.asgi:application",
-            ],
-        )
+        start("web", uvicorn_argv(opts["host"], opts["port"], opts["workers"]))
         start(
             "worker",
             [
