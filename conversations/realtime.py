@@ -310,7 +310,8 @@ def _pubsub_target(pid: int) -> tuple[redis.Redis, str] | None:
 
     if not isinstance(get_channel_layer(), RedisPubSubChannelLayer):
         return None
-    config: dict[str, Any] = dict(settings.CHANNEL_LAYERS["default"].get("CONFIG") or {})
+    layers: dict[str, dict[str, Any]] = settings.CHANNEL_LAYERS
+    config: dict[str, Any] = layers["default"].get("CONFIG") or {}
     hosts = config.get("hosts") or []
     if len(hosts) != 1 or not isinstance(hosts[0], str) or config.get("symmetric_encryption_keys"):
         return None
