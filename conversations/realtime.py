@@ -20,13 +20,13 @@ import logging
 import os
 import threading
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Sum
+from django.db import connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -345,12 +345,19 @@ def publish_on_commit(groups: list[str], payload: dict[str, Any]) -> None:
 
 
 def _iso(value: Any) -> str | None:
-    return value.isoformat() if value else None
+    if not value:
+        return None
+    if isinstance(value, str):  # SQLite, raw SQL
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:  # stored in UTC (USE_TZ); SQLite returns it naive
+        value = value.replace(tzinfo=UTC)
+    return str(value.isoformat())
 
 
 def ticket_row(ticket: Any) -> dict[str, Any]:
     """What an inbox row needs. ``ticket`` comes with contact, conversation__integration,
-    queue and assignee selected (see _load_ticket)."""
+    queue and assignee selected. Events build the same dict in SQL (``_load_row``); a test
+    keeps the two equal."""
     conversation = ticket.conversation
     contact = ticket.contact
     return {
@@ -392,57 +399,99 @@ def message_summary(message: Any) -> dict[str, Any]:
     }
 
 
-def _load_ticket(company_id: int, ticket_id: int) -> Any:
-    from tickets.models import Ticket
+_TICKET_ROW_SQL = """
+SELECT t.id, t.number, t.status, t.queue_id, q.name, q.color, t.assignee_id,
+       u.full_name, u.email, c.name, c.phone, v.is_group, v.group_name, i.kind,
+       t.priority, t.tags, t.unread_count, t.ai_paused, t.waiting_since,
+       t.last_message_at, t.created_at
+FROM tickets_ticket t
+JOIN conversations_contact c ON c.id = t.contact_id
+JOIN conversations_conversation v ON v.id = t.conversation_id
+JOIN integrations_integration i ON i.id = v.integration_id
+LEFT JOIN tickets_queue q ON q.id = t.queue_id
+LEFT JOIN tenants_user u ON u.id = t.assignee_id
+WHERE t.company_id = %s AND t.id = %s
+"""
 
-    return (
-        Ticket.objects.for_company(company_id)
-        .select_related("contact", "conversation__integration", "queue", "assignee")
-        .filter(pk=ticket_id)
-        .first()
-    )
+
+def _load_row(company_id: int, ticket_id: int) -> dict[str, Any] | None:
+    """``ticket_row`` of the ticket as committed, in one statement (this runs after every
+    change staff see, webhooks included: no ORM query compilation on that path)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TICKET_ROW_SQL, [company_id, ticket_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (pk, number, status, queue_id, queue_name, queue_color, assignee_id, full_name, email,
+     contact_name, phone, is_group, group_name, kind, priority, tags, unread, ai_paused,
+     waiting_since, last_message_at, created_at) = row  # fmt: skip
+    if isinstance(tags, str):  # a JSON column read raw
+        tags = json.loads(tags)
+    return {
+        "id": pk,
+        "number": number,
+        "status": status,
+        "queue": queue_id,
+        "queue_name": queue_name or "",
+        "queue_color": queue_color or "",
+        "assignee": assignee_id,
+        "assignee_name": (full_name or (email or "").split("@")[0]) if assignee_id else "",
+        "contact": (group_name if is_group else "") or contact_name or phone,
+        "phone": phone,
+        "is_group": bool(is_group),
+        "channel": kind,
+        "priority": priority,
+        "tags": list(tags or []),
+        "unread": unread,
+        "ai_paused": bool(ai_paused),
+        "waiting_since": _iso(waiting_since),
+        "last_message_at": _iso(last_message_at or created_at),
+    }
 
 
 # --- counts ----------------------------------------------------------------------------
 
 
+# Two groupings in one round trip (UNION ALL works on PostgreSQL and on embedded SQLite).
+_COUNTS_SQL = """
+SELECT queue_id, status, NULL, count(*), COALESCE(sum(unread_count), 0)
+FROM tickets_ticket
+WHERE company_id = %s AND status IN ('pending', 'open')
+GROUP BY queue_id, status
+UNION ALL
+SELECT NULL, NULL, assignee_id, count(*), COALESCE(sum(unread_count), 0)
+FROM tickets_ticket
+WHERE company_id = %s AND status IN ('pending', 'open') AND assignee_id IS NOT NULL
+GROUP BY assignee_id
+"""
+
+
+def _counts(company_id: int, user_ids: Iterable[int]) -> tuple[dict, dict]:
+    """Both counts (per queue, and per assignee for ``user_ids``) in one statement."""
+    ids = {uid for uid in user_ids if uid}
+    queues: dict[str, dict[str, int]] = {}
+    mine: dict[int, dict[str, int]] = {uid: {"open": 0, "unread": 0} for uid in ids}
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTS_SQL, [company_id, company_id])
+        rows = cursor.fetchall()
+    for queue_id, status, assignee_id, n, unread in rows:
+        if status is not None:  # the (queue, status) grouping set
+            slot = queues.setdefault(str(queue_id or 0), {"pending": 0, "open": 0, "unread": 0})
+            slot[status] = n
+            slot["unread"] += int(unread)
+        elif assignee_id in ids:
+            mine[assignee_id] = {"open": n, "unread": int(unread)}
+    return queues, mine
+
+
 def counts_by_queue(company_id: int) -> dict[str, dict[str, int]]:
     """Active tickets per queue ("0" = no queue): pending, open and unread messages."""
-    from tickets.models import ACTIVE_STATUSES, Ticket
-
-    out: dict[str, dict[str, int]] = {}
-    rows = (
-        Ticket.objects.for_company(company_id)
-        .filter(status__in=ACTIVE_STATUSES)
-        .values("queue_id", "status")
-        .annotate(n=Count("id"), unread=Sum("unread_count"))
-        .order_by()
-    )
-    for row in rows:
-        slot = out.setdefault(str(row["queue_id"] or 0), {"pending": 0, "open": 0, "unread": 0})
-        slot[row["status"]] = row["n"]
-        slot["unread"] += row["unread"] or 0
-    return out
+    return _counts(company_id, ())[0]
 
 
 def counts_mine(company_id: int, user_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     """Active tickets assigned to each user: how many and their unread messages."""
-    from tickets.models import ACTIVE_STATUSES, Ticket
-
-    ids = [uid for uid in set(user_ids) if uid]
-    out = {uid: {"open": 0, "unread": 0} for uid in ids}
-    if not ids:
-        return out
-    rows = (
-        Ticket.objects.for_company(company_id)
-        .filter(status__in=ACTIVE_STATUSES, assignee_id__in=ids)
-        .values("assignee_id")
-        .annotate(n=Count("id"), unread=Sum("unread_count"))
-        .order_by()
-    )
-    for row in rows:
-        out[row["assignee_id"]] = {"open": row["n"], "unread": row["unread"] or 0}
-    return out
+    return _counts(company_id, user_ids)[1]
 
 
 def _total(queues: dict[str, dict[str, int]]) -> dict[str, int]:
@@ -456,8 +505,8 @@ def _total(queues: dict[str, dict[str, int]]) -> dict[str, int]:
 def member_counts(membership: Any) -> dict[str, Any]:
     """The counts a member's inbox shows, in the same shape the events carry."""
     company_id = membership.company_id
-    queues = counts_by_queue(company_id)
-    mine = counts_mine(company_id, [membership.user_id])[membership.user_id]
+    queues, mine_by_user = _counts(company_id, [membership.user_id])
+    mine = mine_by_user[membership.user_id]
     if membership.is_supervisor:
         return {"queues": queues, "total": _total(queues), "mine": mine}
     from tickets.models import Queue
@@ -492,18 +541,19 @@ def _counts_for(
 def _publish(company_id: int, ticket_id: int, event: str, extra: dict[str, Any]) -> None:
     """Runs after commit: load the ticket as committed, work out who may see it (and who
     could see it before and no longer can), sequence, log and send."""
-    ticket = _load_ticket(company_id, ticket_id)
-    if ticket is None:
+    row = _load_row(company_id, ticket_id)
+    if row is None:
         return
+    queue_id, assignee_id = row["queue"], row["assignee"]
     groups = ticket_audience(
-        company_id, ticket_id=ticket.pk, queue_id=ticket.queue_id, assignee_id=ticket.assignee_id
+        company_id, ticket_id=ticket_id, queue_id=queue_id, assignee_id=assignee_id
     )
     client = _redis()
     audience_key = _key(company_id, "aud")
-    now_seen = f"{ticket.queue_id or 0}:{ticket.assignee_id or 0}"
+    now_seen = f"{queue_id or 0}:{assignee_id or 0}"
     before: str | None
     try:
-        before = str(client.hget(audience_key, str(ticket.pk)) or "") or None
+        before = str(client.hget(audience_key, str(ticket_id)) or "") or None
     except redis.RedisError:
         before = None
     gone: list[str] = []
@@ -511,23 +561,22 @@ def _publish(company_id: int, ticket_id: int, event: str, extra: dict[str, Any])
     if "previous_queue" in extra or "previous_assignee" in extra:
         # The service said where the ticket was (ticket_transfer/ticket_assign do).
         before = "{}:{}".format(
-            extra.get("previous_queue", ticket.queue_id) or 0,
-            extra.get("previous_assignee", ticket.assignee_id) or 0,
+            extra.get("previous_queue", queue_id) or 0,
+            extra.get("previous_assignee", assignee_id) or 0,
         )
     if before and before != now_seen:
         old_queue, old_assignee = (int(x) for x in before.split(":"))
         old = ticket_audience(
-            company_id, ticket_id=ticket.pk, queue_id=old_queue, assignee_id=old_assignee
+            company_id, ticket_id=ticket_id, queue_id=old_queue, assignee_id=old_assignee
         )
         gone = [g for g in old if g not in groups]
 
-    payload: dict[str, Any] = {"type": event, "ticket": ticket_row(ticket), **extra}
-    queues = counts_by_queue(company_id)
-    mine = counts_mine(company_id, [ticket.assignee_id or 0, old_assignee])
+    payload: dict[str, Any] = {"type": event, "ticket": row, **extra}
+    queues, mine = _counts(company_id, [assignee_id or 0, old_assignee])
     try:
         seq = _append(company_id, {"groups": groups, "gone": gone, "payload": payload})
         pipe = client.pipeline(transaction=False)
-        pipe.hset(audience_key, str(ticket.pk), now_seen)
+        pipe.hset(audience_key, str(ticket_id), now_seen)
         pipe.expire(audience_key, 30 * 24 * 3600)
         pipe.execute()
     except redis.RedisError:

@@ -14,7 +14,9 @@ def integration_for_webhook(*, kind: str, public_id: str) -> Integration | None:
     if kind not in ADAPTERS:  # e.g. "web": no webhook
         return None
     return (
-        Integration.objects.select_related("company")
+        # The company's AI settings ride along: the ingest hook reads them for every
+        # customer message (None is cached too when the company has none).
+        Integration.objects.select_related("company", "company__ai_settings")
         .filter(public_id=public_id, kind=kind, is_active=True, company__is_active=True)
         .first()
     )

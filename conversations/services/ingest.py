@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -402,6 +402,15 @@ def message_apply_parked(message: Message, *, integration_id: int | None = None)
     if not message.external_id:
         return
     integration_id = integration_id or message.conversation.integration_id
+    # Parked events are rare: a plain probe first (every new message runs this).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM conversations_parkedmessageevent "
+            "WHERE integration_id = %s AND external_message_id = %s LIMIT 1",
+            [integration_id, message.external_id],
+        )
+        if cursor.fetchone() is None:
+            return
     parked = list(
         ParkedMessageEvent.objects.filter(
             integration_id=integration_id, external_message_id=message.external_id
@@ -466,6 +475,45 @@ def _find_message(integration: Integration, external_message_id: str) -> Message
         .filter(external_id=external_message_id, conversation__integration=integration)
         .order_by("-id")
         .first()
+    )
+
+
+# The hottest statement of the webhook path, for a customer message on a ticket: the
+# ticket's counters and the conversation's clocks in one round trip. Relative updates, so
+# concurrent messages on one ticket never lose a count.
+_INBOUND_COUNTERS_SQL = """
+WITH t AS (
+    UPDATE tickets_ticket
+    SET unread_count = unread_count + 1,
+        waiting_since = COALESCE(waiting_since, %(at)s),
+        last_message_at = GREATEST(COALESCE(last_message_at, %(at)s), %(at)s),
+        updated_at = %(now)s
+    WHERE id = %(ticket)s
+)
+UPDATE conversations_conversation
+SET last_message_at = GREATEST(COALESCE(last_message_at, %(at)s), %(at)s),
+    last_inbound_at = GREATEST(COALESCE(last_inbound_at, %(at)s), %(at)s)
+WHERE id = %(conversation)s
+"""
+
+
+def _inbound_counters(
+    ticket: Ticket, conversation: Conversation, *, at: datetime, now: datetime
+) -> None:
+    """Count a customer message on its ticket and conversation (see the SQL above; the
+    embedded SQLite runs the same updates through the ORM)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _INBOUND_COUNTERS_SQL,
+                {"at": at, "now": now, "ticket": ticket.pk, "conversation": conversation.pk},
+            )
+        return
+    Ticket.objects.filter(pk=ticket.pk).update(
+        unread_count=F("unread_count") + 1,
+        waiting_since=Coalesce(F("waiting_since"), Value(at)),
+        last_message_at=Greatest(Coalesce(F("last_message_at"), Value(at)), Value(at)),
+        updated_at=now,
     )
 
 
@@ -539,13 +587,7 @@ def message_ingest(
     message_apply_parked(message, integration_id=integration.pk)
 
     if ticket is not None and customer:
-        # Counters move with F() so concurrent messages on one ticket never lose a count.
-        Ticket.objects.filter(pk=ticket.pk).update(
-            unread_count=F("unread_count") + 1,
-            waiting_since=Coalesce(F("waiting_since"), Value(at)),
-            last_message_at=Greatest(Coalesce(F("last_message_at"), Value(at)), Value(at)),
-            updated_at=now,
-        )
+        _inbound_counters(ticket, conversation, at=at, now=now)
         ticket.unread_count += 1
         ticket.waiting_since = ticket.waiting_since or at
         ticket.last_message_at = max(ticket.last_message_at or at, at)
@@ -570,14 +612,16 @@ def message_ingest(
             ticket.waiting_since = None
         Ticket.objects.filter(pk=ticket.pk).update(**ticket_fields)
 
-    conversation_fields: dict[str, Any] = {
-        "last_message_at": Greatest(Coalesce(F("last_message_at"), Value(at)), Value(at))
-    }
-    if customer:
-        conversation_fields["last_inbound_at"] = Greatest(
-            Coalesce(F("last_inbound_at"), Value(at)), Value(at)
-        )
-    Conversation.objects.filter(pk=conversation.pk).update(**conversation_fields)
+    if not (ticket is not None and customer and connection.vendor == "postgresql"):
+        # (Done together with the ticket's counters above on PostgreSQL.)
+        conversation_fields: dict[str, Any] = {
+            "last_message_at": Greatest(Coalesce(F("last_message_at"), Value(at)), Value(at))
+        }
+        if customer:
+            conversation_fields["last_inbound_at"] = Greatest(
+                Coalesce(F("last_inbound_at"), Value(at)), Value(at)
+            )
+        Conversation.objects.filter(pk=conversation.pk).update(**conversation_fields)
     contact = conversation.contact
     if customer and (
         contact.last_activity_at is None

@@ -13,6 +13,7 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -22,6 +23,7 @@ from django.utils import timezone
 from conversations.hooks import MessageContext
 from conversations.models import Conversation, Message
 from integrations.base import Direction, SenderType
+from tenants.models import Company
 from tickets.models import ACTIVE_STATUSES, Ticket
 
 from .models import AISettings
@@ -48,7 +50,14 @@ def lock_key(conversation_id: int) -> str:
     return f"{settings.REDIS_PREFIX}:ai:lock:{conversation_id}"
 
 
-def settings_for(company_id: int) -> AISettings | None:
+def settings_for(company_id: int, company: Any = None) -> AISettings | None:
+    """The company's AI settings; free when ``company`` was loaded with them (the webhook
+    path selects them with the integration)."""
+    if company is not None and Company.ai_settings.is_cached(company):
+        try:
+            return company.ai_settings  # type: ignore[no-any-return]
+        except AISettings.DoesNotExist:
+            return None
     return AISettings.objects.filter(company_id=company_id).first()
 
 
@@ -83,7 +92,8 @@ def on_message_stored(message: Message, ctx: MessageContext) -> None:
     conversation = message.conversation
     if conversation.is_group:
         return  # WhatsApp groups are for people; the attendant stays out of them.
-    ai = settings_for(message.company_id)
+    company = conversation.company if Conversation.company.is_cached(conversation) else None
+    ai = settings_for(message.company_id, company)
     if ai is None or not ai.is_active:
         return
     now = timezone.now()

@@ -67,8 +67,18 @@ def _latest_ticket(conversation: Conversation) -> Ticket | None:
     (a conversation with an active ticket) and is cheaper to build on the hot path.
     """
     tickets = Ticket.objects.filter(conversation=conversation)
-    active = tickets.filter(status__in=ACTIVE_STATUSES).first()
-    return active if active is not None else tickets.order_by("-id").first()
+    # At most one active ticket per conversation (a constraint): no ORDER BY needed. Its
+    # queue comes along: the message hooks read the queue's hours and greeting.
+    active = next(
+        iter(tickets.filter(status__in=ACTIVE_STATUSES).select_related("queue")[:1]), None
+    )
+    latest = active if active is not None else tickets.order_by("-id").first()
+    if latest is not None:
+        # Already in memory: the hooks must not load them again.
+        latest.conversation = conversation
+        if Conversation.company.is_cached(conversation):
+            latest.company = conversation.company
+    return latest
 
 
 def _event(ticket: Ticket, kind: str, *, actor_label: str = "", **data: Any) -> TicketEvent:
