@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from atende.rows import columns, fetch_one
 from conversations import hooks, realtime
 from conversations.models import Contact, ContactIdentity, Conversation, Message, ParkedMessageEvent
 from conversations.phones import normalize_phone, phone_key
@@ -261,6 +263,26 @@ def contact_upsert(
 # --- conversations ------------------------------------------------------------------
 
 
+@functools.cache
+def _conversation_sql() -> str:
+    return (
+        f"SELECT {columns(Conversation, 'v')}, {columns(Contact, 'c')} "  # noqa: S608 - column names from the models
+        "FROM conversations_conversation v JOIN conversations_contact c ON c.id = v.contact_id "
+        "WHERE v.integration_id = %s AND v.external_id = %s LIMIT 1"
+    )
+
+
+def _conversation_with_contact(integration_id: int, external_id: str) -> Conversation | None:
+    """The conversation with its contact: one plain statement (every message runs it)."""
+    found = fetch_one(_conversation_sql(), [integration_id, external_id], Conversation, Contact)
+    if found is None:
+        return None
+    conversation, contact = found
+    assert isinstance(conversation, Conversation)  # noqa: S101
+    conversation.contact = contact  # type: ignore[assignment]
+    return conversation
+
+
 def _conversation(
     integration: Integration,
     external_id: str,
@@ -270,11 +292,7 @@ def _conversation(
     group_name: str,
     create: bool = True,
 ) -> Conversation | None:
-    conversation = (
-        Conversation.objects.select_related("contact")
-        .filter(integration=integration, external_id=external_id)
-        .first()
-    )
+    conversation = _conversation_with_contact(integration.pk, external_id)
     if conversation is None:
         if not create or info is None:
             return None

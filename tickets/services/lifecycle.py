@@ -8,12 +8,14 @@ Staff actions (accept, assign, transfer...) live in ``tickets/services/actions.p
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
+from atende.rows import columns, fetch_one
 from conversations import realtime
 from conversations.models import Conversation
 from integrations.base import ConversationChange, ConversationStatus
@@ -60,19 +62,37 @@ def ticket_next_number(company_id: int) -> int:
     return int(row[0])
 
 
+@functools.cache
+def _active_ticket_sql() -> str:
+    # At most one active ticket per conversation (a constraint): no ORDER BY needed.
+    return (
+        f"SELECT {columns(Ticket, 't')}, {columns(Queue, 'q')} "  # noqa: S608 - column names from the models
+        "FROM tickets_ticket t LEFT JOIN tickets_queue q ON q.id = t.queue_id "
+        "WHERE t.conversation_id = %s AND t.status IN ('pending', 'open') LIMIT 1"
+    )
+
+
+def _active_ticket(conversation_id: int) -> Ticket | None:
+    """The conversation's active ticket with its queue (the message hooks read the queue's
+    hours and greeting): one plain statement, as every customer message runs it."""
+    found = fetch_one(_active_ticket_sql(), [conversation_id], Ticket, Queue)
+    if found is None:
+        return None
+    ticket, queue = found
+    assert isinstance(ticket, Ticket)  # noqa: S101
+    ticket.queue = queue  # type: ignore[assignment]
+    return ticket
+
+
 def _latest_ticket(conversation: Conversation) -> Ticket | None:
     """The conversation's active ticket if any, else its most recent one.
 
     Two simple queries rather than one ordered by a CASE: the first answers the common case
     (a conversation with an active ticket) and is cheaper to build on the hot path.
     """
-    tickets = Ticket.objects.filter(conversation=conversation)
-    # At most one active ticket per conversation (a constraint): no ORDER BY needed. Its
-    # queue comes along: the message hooks read the queue's hours and greeting.
-    active = next(
-        iter(tickets.filter(status__in=ACTIVE_STATUSES).select_related("queue")[:1]), None
-    )
-    latest = active if active is not None else tickets.order_by("-id").first()
+    latest = _active_ticket(conversation.pk)
+    if latest is None:
+        latest = Ticket.objects.filter(conversation=conversation).order_by("-id").first()
     if latest is not None:
         # Already in memory: the hooks must not load them again.
         latest.conversation = conversation

@@ -1,0 +1,70 @@
+"""Model instances from one plain SQL statement, for the few lookups on the webhook path.
+
+Building a ``select_related`` query costs ~1.5 ms of CPU in Django's compiler; the same
+row read with a prepared column list and turned into instances with ``Model.from_db``
+(the ORM's own constructor for loaded rows) costs a fraction of that. Used only where the
+profile of ``bench/ingest.py`` shows it matters; everything else stays ORM.
+
+    sql = f"SELECT {columns(Conversation, 'v')}, {columns(Contact, 'c')} FROM ..."
+    conversation, contact = fetch_one(sql, params, Conversation, Contact)
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.db import connection, models
+
+
+@functools.cache
+def _fields(model: type[models.Model]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    fields = model._meta.concrete_fields
+    return tuple(f.attname for f in fields), tuple(str(f.column) for f in fields)
+
+
+@functools.cache
+def _converters(model: type[models.Model], vendor: str) -> list[tuple[int, Any, list[Any]]]:
+    """Per column, the conversions the ORM applies to loaded values (JSON text decoding,
+    SQLite datetimes and booleans...), as its compiler would find them."""
+    out = []
+    for index, field in enumerate(model._meta.concrete_fields):
+        col = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if converters:
+            out.append((index, col, converters))
+    return out
+
+
+def columns(model: type[models.Model], alias: str) -> str:
+    """The model's concrete columns, qualified with ``alias``, in ``fetch_one``'s order."""
+    return ", ".join(f'{alias}."{column}"' for column in _fields(model)[1])
+
+
+def fetch_one(
+    sql: str, params: Any, *models_: type[models.Model]
+) -> tuple[models.Model | None, ...] | None:
+    """Run ``sql`` (selecting ``columns()`` of each model in turn) and build one instance
+    per model from its first row; a model whose primary key is NULL (an outer join that
+    found nothing) gives None. None when there is no row."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    out: list[models.Model | None] = []
+    start = 0
+    for model in models_:
+        attnames, _ = _fields(model)
+        values = list(row[start : start + len(attnames)])
+        start += len(attnames)
+        if values[0] is None:
+            out.append(None)
+            continue
+        for index, col, converters in _converters(model, connection.vendor):
+            value = values[index]
+            for converter in converters:
+                value = converter(value, col, connection)
+            values[index] = value
+        out.append(model.from_db(connection.alias, list(attnames), values))
+    return tuple(out)
