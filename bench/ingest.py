@@ -78,11 +78,10 @@ class RunResult:
         return ordered[index]
 
 
-def setup_django() -> None:
-    """Production-like settings (DEBUG off) shared by this process and the servers it
-    starts: the same encryption key, so the servers can read the integrations' secrets."""
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        sys.exit("bench/ingest.py needs DATABASE_URL pointing at PostgreSQL")
+def production_env() -> None:
+    """Production-like settings (DEBUG off, pooled connections) for this process and the
+    servers it starts: the same encryption key, so the servers can read the integrations'
+    secrets this process writes. Shared by the benches that start servers."""
     from cryptography.fernet import Fernet
 
     os.environ.setdefault("DEBUG", "0")
@@ -90,9 +89,15 @@ def setup_django() -> None:
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
     os.environ.setdefault("ATENDE_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-    # Production settings for daphne: pooled connections (see atende/settings.py).
+    # Production settings for ASGI: pooled connections (see atende/settings.py).
     os.environ.setdefault("DB_POOL_SIZE", "8")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atende.settings")
+
+
+def setup_django() -> None:
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("bench/ingest.py needs DATABASE_URL pointing at PostgreSQL")
+    production_env()
     import django
 
     django.setup()

@@ -66,6 +66,9 @@ class Result:
 def setup_world(clients: int) -> World:
     import django
 
+    from bench.ingest import production_env
+
+    production_env()
     django.setup()
     from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -158,6 +161,7 @@ def server_argv(port: int) -> list[str]:
 
 
 def start_daphne(layer: str, port: int) -> subprocess.Popen:
+    # Production settings (bench.ingest.production_env, set before django.setup()).
     env = {**os.environ, "ATENDE_CHANNEL_LAYER": LAYERS[layer], "LOG_LEVEL": "WARNING"}
     profile = os.environ.get("BENCH_PROFILE")  # a cProfile output path, to find hot spots
     # The server's log goes to a file: an unread pipe would fill up and stall the server.

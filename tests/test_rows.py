@@ -55,3 +55,42 @@ def test_the_webhook_lookup_brings_company_and_ai_settings(company, other_compan
     assert integration_for_webhook(kind="twilio", public_id=integration.public_id) is None
     Integration.objects.filter(pk=integration.pk).update(is_active=False)
     assert integration_for_webhook(kind="chatwoot", public_id=integration.public_id) is None
+
+
+def test_insert_and_update_write_what_the_orm_would(company) -> None:
+    from django.db import IntegrityError, transaction
+
+    from atende.rows import insert, update
+    from conversations.models import Message
+
+    ticket = make_ticket(company)
+    message = Message(
+        company_id=company.pk,
+        conversation=ticket.conversation,
+        ticket=ticket,
+        direction="in",
+        sender_type="contact",
+        content="Olá, ação!",
+        attachments=[{"url": "https://x.test/a.jpg", "kind": "image"}],
+        extra={"k": ["v"]},
+        external_id="wamid.1",
+    )
+    insert(message)
+    assert message.pk and not message._state.adding
+    stored = Message.objects.get(pk=message.pk)
+    _same(stored, message)  # defaults (client_id, received_at) and JSON as given
+    assert stored.received_at is not None and stored.attachments[0]["kind"] == "image"
+    # A duplicate platform id is the same IntegrityError the ORM raises (ingest retries it).
+    twin = Message(
+        company_id=company.pk,
+        conversation=ticket.conversation,
+        direction="in",
+        sender_type="contact",
+        external_id="wamid.1",
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert(twin)
+    assert update(Message, message.pk, {"content": "editada", "extra": {"edited": True}}) == 1
+    stored.refresh_from_db()
+    assert (stored.content, stored.extra) == ("editada", {"edited": True})
+    assert update(Message, 0, {"content": "x"}) == 0

@@ -29,7 +29,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from atende.rows import columns, fetch_one
+from atende.rows import columns, fetch_one, insert
 from conversations import hooks, realtime
 from conversations.models import Contact, ContactIdentity, Conversation, Message, ParkedMessageEvent
 from conversations.phones import normalize_phone, phone_key
@@ -583,7 +583,7 @@ def message_ingest(
     extra = dict(data.extra)
     if data.sender_external_id:
         extra["sender_external_id"] = data.sender_external_id
-    message = Message.objects.create(
+    message = Message(
         company_id=integration.company_id,
         conversation=conversation,
         ticket=ticket,
@@ -602,6 +602,7 @@ def message_ingest(
         created_at=at,
         sent_at=at if data.direction == Direction.OUTBOUND else None,
     )
+    insert(message)  # the hot path: one prepared INSERT (atende.rows)
     message_apply_parked(message, integration_id=integration.pk)
 
     if ticket is not None and customer:

@@ -30,6 +30,7 @@ from django.db import OperationalError, connection
 from django.db.models import F, Q
 from django.utils import timezone
 
+from atende.rows import insert, update
 from conversations.services.ingest import Outcome, events_ingest, ingest_in_transaction
 from integrations.adapters import get_adapter
 from integrations.base import BadRequest, Ignored, ParseResult, SignatureError, WebhookRequest
@@ -142,7 +143,7 @@ def _finish(
         values["delivery_id"] = delivery_id[:200]
     if started is not None:
         values["processing_ms"] = round((time.perf_counter() - started) * 1000, 3)
-    WebhookEvent.objects.filter(pk=event.pk).update(**values)
+    update(WebhookEvent, event.pk, values)
     for key, value in values.items():
         setattr(event, key, value)
 
@@ -222,7 +223,7 @@ def webhook_receive(
     else:
         status, http_status, error = WebhookStatus.RECEIVED, None, ""
     final = status != WebhookStatus.RECEIVED
-    event = WebhookEvent.objects.create(
+    event = WebhookEvent(
         company_id=integration.company_id,
         integration=integration,
         kind=integration.kind,
@@ -240,6 +241,7 @@ def webhook_receive(
         processed_at=now if final else None,
         processing_ms=round((time.perf_counter() - started) * 1000, 3) if final else None,
     )
+    insert(event)  # every request: one prepared INSERT (atende.rows), its own commit
     _touch_integration(integration, now)
     if final:
         if rejection:
