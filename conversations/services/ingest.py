@@ -226,17 +226,14 @@ def contact_upsert(
     contact: Contact | None = None
     has_identity = False
     if identity_key:
-        identity = (
-            ContactIdentity.objects.select_related("contact")
-            .filter(integration=integration, external_id=identity_key)
-            .first()
-        )
-        if identity is not None:
-            contact, has_identity = identity.contact, True
+        found = fetch_one(_identity_sql(), [integration.pk, identity_key], Contact)
+        if found is not None:
+            contact, has_identity = found[0], True  # type: ignore[assignment]
     if contact is None and key:
-        contact = Contact.objects.for_company(company_id).filter(phone_key=key).first()
+        found = fetch_one(_phone_sql(), [company_id, key], Contact)
+        contact = found[0] if found is not None else None  # type: ignore[assignment]
     if contact is None:
-        contact = Contact.objects.create(
+        contact = Contact(
             company_id=company_id,
             name=_cut(info.name, 200),
             phone=phone,
@@ -246,18 +243,38 @@ def contact_upsert(
             avatar_url=_cut(info.avatar_url, 1000),
             extra=dict(info.extra),
         )
+        insert(contact)
     else:
         changed = _contact_changes(contact, info, phone, overwrite=overwrite)
         if changed:
             contact.save(update_fields=[*sorted(changed), "updated_at"])
     if identity_key and not has_identity:
-        ContactIdentity.objects.create(
-            company_id=company_id,
-            contact=contact,
-            integration=integration,
-            external_id=identity_key,
+        insert(
+            ContactIdentity(
+                company_id=company_id,
+                contact=contact,
+                integration=integration,
+                external_id=identity_key,
+            )
         )
     return contact
+
+
+@functools.cache
+def _identity_sql() -> str:
+    return (
+        f"SELECT {columns(Contact, 'c')} FROM conversations_contactidentity i "  # noqa: S608 - model columns
+        "JOIN conversations_contact c ON c.id = i.contact_id "
+        "WHERE i.integration_id = %s AND i.external_id = %s LIMIT 1"
+    )
+
+
+@functools.cache
+def _phone_sql() -> str:
+    return (
+        f"SELECT {columns(Contact, 'c')} FROM conversations_contact c "  # noqa: S608 - model columns
+        "WHERE c.company_id = %s AND c.phone_key = %s ORDER BY c.id LIMIT 1"
+    )
 
 
 # --- conversations ------------------------------------------------------------------
@@ -297,7 +314,7 @@ def _conversation(
         if not create or info is None:
             return None
         contact = contact_upsert(integration=integration, info=info)
-        conversation = Conversation.objects.create(
+        conversation = Conversation(
             company_id=integration.company_id,
             integration=integration,
             contact=contact,
@@ -305,6 +322,9 @@ def _conversation(
             is_group=is_group or contact.is_group,
             group_name=_cut(group_name, 200),
         )
+        insert(conversation)
+        # Created in this transaction: it has no ticket yet (lifecycle skips the lookup).
+        conversation.just_created = True  # type: ignore[attr-defined]
     else:
         if info is not None and (info.external_id or info.phone or info.identifier):
             changed = _contact_changes(conversation.contact, info, _phone_of(info), overwrite=False)

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from atende.rows import columns, fetch_one
+from atende.rows import columns, fetch_one, insert
 from conversations import realtime
 from conversations.models import Conversation
 from integrations.base import ConversationChange, ConversationStatus
@@ -72,6 +72,14 @@ def _active_ticket_sql() -> str:
     )
 
 
+@functools.cache
+def _default_queue_sql() -> str:
+    return (
+        f"SELECT {columns(Queue, 'q')} FROM tickets_queue q "  # noqa: S608 - model columns
+        "WHERE q.company_id = %s AND q.is_default ORDER BY q.\"order\", q.name LIMIT 1"
+    )
+
+
 def _active_ticket(conversation_id: int) -> Ticket | None:
     """The conversation's active ticket with its queue (the message hooks read the queue's
     hours and greeting): one plain statement, as every customer message runs it."""
@@ -90,6 +98,8 @@ def _latest_ticket(conversation: Conversation) -> Ticket | None:
     Two simple queries rather than one ordered by a CASE: the first answers the common case
     (a conversation with an active ticket) and is cheaper to build on the hot path.
     """
+    if getattr(conversation, "just_created", False):
+        return None
     latest = _active_ticket(conversation.pk)
     if latest is None:
         latest = Ticket.objects.filter(conversation=conversation).order_by("-id").first()
@@ -102,9 +112,11 @@ def _latest_ticket(conversation: Conversation) -> Ticket | None:
 
 
 def _event(ticket: Ticket, kind: str, *, actor_label: str = "", **data: Any) -> TicketEvent:
-    return TicketEvent.objects.create(
+    event = TicketEvent(
         company_id=ticket.company_id, ticket=ticket, kind=kind, actor_label=actor_label, data=data
     )
+    insert(event)
+    return event
 
 
 def _reopen(ticket: Ticket, *, at: datetime, actor_label: str) -> None:
@@ -153,9 +165,11 @@ def ticket_for_inbound(*, conversation: Conversation, at: datetime) -> tuple[Tic
         _reopen(latest, at=at, actor_label="system")
         return latest, False, True
 
-    queue = Queue.objects.filter(company_id=company.pk, is_default=True).first()
+    found = fetch_one(_default_queue_sql(), [company.pk], Queue)
+    queue = found[0] if found is not None else None
+    assert queue is None or isinstance(queue, Queue)  # noqa: S101
     now = timezone.now()
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         company_id=company.pk,
         number=ticket_next_number(company.pk),
         conversation=conversation,
@@ -164,6 +178,8 @@ def ticket_for_inbound(*, conversation: Conversation, at: datetime) -> tuple[Tic
         queue=queue,
         queued_at=now if queue else None,
     )
+    insert(ticket)
+    ticket.company = company  # in memory already: the message hooks read it
     _event(ticket, TicketEventKind.CREATED, actor_label="system", queue=queue.pk if queue else None)
     realtime.ticket_changed(ticket, "ticket.created", status=ticket.status)
     return ticket, True, False
