@@ -76,7 +76,7 @@ def _active_ticket_sql() -> str:
 def _default_queue_sql() -> str:
     return (
         f"SELECT {columns(Queue, 'q')} FROM tickets_queue q "  # noqa: S608 - model columns
-        "WHERE q.company_id = %s AND q.is_default ORDER BY q.\"order\", q.name LIMIT 1"
+        'WHERE q.company_id = %s AND q.is_default ORDER BY q."order", q.name LIMIT 1'
     )
 
 
