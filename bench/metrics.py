@@ -25,7 +25,8 @@ from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "atende_bench"
+# Overridable so two benches on one server do not drop each other's database.
+BENCH_DB = os.environ.get("ATENDE_BENCH_DB", "atende_bench_metrics")
 
 
 def _server_url(url: str, dbname: str) -> str:

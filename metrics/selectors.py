@@ -28,11 +28,15 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    IntegerField,
+    Max,
+    Min,
     Q,
     QuerySet,
     Sum,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import (
     Coalesce,
     ExtractHour,
@@ -48,8 +52,17 @@ from tenants.models import Company, Membership
 from tickets.models import ACTIVE_STATUSES, Queue, Ticket
 from tickets.services.hours import business_seconds_between
 
+from . import rollups
 from .filters import MetricsFilter
-from .models import ResponderType, ResponseTime
+from .models import (
+    AgentTicketDay,
+    ContactDay,
+    MessageVolume,
+    ResponderType,
+    ResponseTime,
+    ResponseTimeBucket,
+    RollupScope,
+)
 
 # LogEntry.source the AI attendant writes for each reservation it makes (docs/metrics.md).
 AI_RESERVATION_SOURCE = "reservation"
@@ -250,10 +263,15 @@ BOT = Q(responder_type=ResponderType.BOT)
 
 
 def _rt_stats(
-    company: Company, f: MetricsFilter, group_by: str | None
+    company: Company,
+    f: MetricsFilter,
+    group_by: str | None,
+    shared: dict[str, Any] | None = None,
 ) -> dict[Any, dict[str, Stats]]:
     """First response (agents, from the queue), reply time (agents) and, ungrouped, the
     bot's reply time; per agent also first response from assignment. One query."""
+    if use_rollups(f):
+        return _rt_stats_rollup(company, f, group_by, shared)
     reply, from_queue, from_assignment = _rt_fields(f)
     first_agent = AGENT & Q(is_first_agent=True)
     metrics: dict[str, tuple[str, Q]] = {
@@ -268,6 +286,94 @@ def _rt_stats(
         qs = qs.annotate(_agent_first=Coalesce(F(from_assignment), F(from_queue), F(reply)))
         metrics["agent_first_response"] = ("_agent_first", first_agent)
     return _grouped_stats(qs, metrics, group_by)
+
+
+# --- roll-ups (metrics.rollups): the unfiltered figures --------------------------------
+
+
+def use_rollups(f: MetricsFilter) -> bool:
+    """Whether the figures come from the roll-ups: periods are whole local days, and the
+    roll-ups are kept per company, agent (replies) and queue (replies), not per tag,
+    status or channel, nor per the ticket's *current* agent/queue that the message
+    filters use. Filtered views read the source rows (exact, and narrower)."""
+    return not (f.agent_id or f.queue_id or f.tag or f.channel or f.status)
+
+
+def _day_range(f: MetricsFilter) -> dict[str, Any]:
+    days = f.days
+    return {"day__gte": days[0], "day__lte": days[-1]}
+
+
+def _rt_histograms(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> dict[tuple[str, int, str], rollups.Histogram]:
+    """(scope, scope id, figure) -> histogram over the period, in the filter's mode (the
+    counters have no mode). One grouped query per request."""
+    shared = {} if shared is None else shared
+    if "rt_hist" not in shared:
+        out: dict[tuple[str, int, str], rollups.Histogram] = defaultdict(rollups.Histogram)
+        rows = (
+            ResponseTimeBucket.objects.for_company(company)
+            .filter(**_day_range(f))
+            .filter(Q(business=f.business_hours) | Q(business=False, metric__in=rollups.COUNTERS))
+            .values("scope", "scope_id", "metric", "bucket")
+            .annotate(n=Sum("n"), total=Sum("total"), lo=Min("lo"), hi=Max("hi"))
+            .order_by()
+        )
+        for r in rows:
+            out[(r["scope"], r["scope_id"], r["metric"])].add(
+                r["bucket"], r["n"], r["total"], r["lo"], r["hi"]
+            )
+        shared["rt_hist"] = out
+    return shared["rt_hist"]
+
+
+_ROLLUP_FIGURES = {
+    # stats name -> roll-up figure, per grouping
+    None: {"first_response": "first", "reply": "reply", "bot_reply": "bot_reply"},
+    "responder_id": {"reply": "reply", "agent_first_response": "agent_first"},
+    "queue_id": {"first_response": "first", "reply": "reply"},
+}
+_ROLLUP_SCOPES = {
+    None: RollupScope.COMPANY,
+    "responder_id": RollupScope.AGENT,
+    "queue_id": RollupScope.QUEUE,
+}
+
+
+def _rt_stats_rollup(
+    company: Company, f: MetricsFilter, group_by: str | None, shared: dict[str, Any] | None = None
+) -> dict[Any, dict[str, Stats]]:
+    hist = _rt_histograms(company, f, shared)
+    scope, figures = _ROLLUP_SCOPES[group_by], _ROLLUP_FIGURES[group_by]
+    out: dict[Any, dict[str, Stats]] = defaultdict(dict)
+    groups = {key[1] for key in hist if key[0] == scope}
+    for group in groups:
+        key_group = None if group_by is None else group
+        for name, figure in figures.items():
+            h = hist.get((scope, group, figure))
+            out[key_group][name] = h.stats() if h is not None else _empty_stats()
+    return out
+
+
+def _rt_counts_rollup(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None
+) -> dict[str, int]:
+    hist = _rt_histograms(company, f, shared)
+
+    def n(figure: str) -> int:
+        h = hist.get((RollupScope.COMPANY, 0, figure))
+        return h.n if h is not None else 0
+
+    # Counters, not histograms: a row counts whatever its business-hours value.
+    agent_firsts, bot_firsts = n("first_any_agent"), n("first_any_bot")
+    bot_replies = n("reply_any_bot")
+    return {
+        "replies": n("reply_any_agent") + bot_replies,
+        "bot_replies": bot_replies,
+        "firsts": agent_firsts + bot_firsts,
+        "bot_firsts": bot_firsts,
+    }
 
 
 # --- ticket durations ------------------------------------------------------------------
@@ -413,6 +519,14 @@ def message_rollup(
     """Messages of the period counted by local day, local hour, direction and sender
     type: one scan feeds the daily and hourly volumes, the heatmap and the totals."""
     shared = {} if shared is None else shared
+    if "rollup" not in shared and use_rollups(f):
+        shared["rollup"] = list(
+            MessageVolume.objects.for_company(company)
+            .filter(**_day_range(f))
+            .values("day", "direction", "sender_type", hr=F("hour"))
+            .annotate(n=Sum("n"))
+            .order_by()
+        )
     if "rollup" not in shared:
         tz = company.tzinfo
         shared["rollup"] = list(
@@ -433,7 +547,7 @@ def _period_stats(
     """Ungrouped response-time and ticket-duration stats, computed once per request."""
     shared = {} if shared is None else shared
     if "rt" not in shared:
-        shared["rt"] = _rt_stats(company, f, None).get(None, {})
+        shared["rt"] = _rt_stats(company, f, None, shared).get(None, {})
         shared["tk"] = _ticket_stats(company, f, None, shared).get(None, {})
     return shared["rt"], shared["tk"]
 
@@ -479,17 +593,25 @@ def totals(
     by_kind: dict[str, int] = defaultdict(int)
     for row in message_rollup(company, f, shared):
         by_kind[f"{row['direction']}_{row['sender_type']}"] += row["n"]
-    unique_contacts = (
-        messages_qs(company, f)
-        .filter(direction=Direction.INBOUND)
-        .aggregate(n=Count("conversation__contact_id", distinct=True))["n"]
-    )
-    rt_counts = response_times_qs(company, f).aggregate(
-        replies=Count("pk"),
-        bot_replies=Count("pk", filter=BOT),
-        firsts=Count("pk", filter=Q(is_first=True)),
-        bot_firsts=Count("pk", filter=Q(is_first=True) & BOT),
-    )
+    if use_rollups(f):
+        unique_contacts = (
+            ContactDay.objects.for_company(company)
+            .filter(**_day_range(f))
+            .aggregate(n=Count("contact_id", distinct=True))["n"]
+        )
+        rt_counts = _rt_counts_rollup(company, f, shared)
+    else:
+        unique_contacts = (
+            messages_qs(company, f)
+            .filter(direction=Direction.INBOUND)
+            .aggregate(n=Count("conversation__contact_id", distinct=True))["n"]
+        )
+        rt_counts = response_times_qs(company, f).aggregate(
+            replies=Count("pk"),
+            bot_replies=Count("pk", filter=BOT),
+            firsts=Count("pk", filter=Q(is_first=True)),
+            bot_firsts=Count("pk", filter=Q(is_first=True) & BOT),
+        )
     rt, tk = _period_stats(company, f, shared)
     reservations = (
         LogEntry.objects.for_company(company)
@@ -537,7 +659,6 @@ def timeseries(
 ) -> dict[str, Any]:
     """Per-day volume (in/out) and response-time trend (agents), per-hour volume
     (customer messages)."""
-    tz = company.tzinfo
     shared = {} if shared is None else shared
     daily: dict[str, dict[str, Any]] = {
         d.isoformat(): {
@@ -553,16 +674,7 @@ def timeseries(
         key = row["day"].isoformat()
         if key in daily:
             daily[key][row["direction"]] += row["n"]
-    reply, from_queue, _ = _rt_fields(f)
-    rt = response_times_qs(company, f).annotate(day=TruncDate("answered_at", tzinfo=tz))
-    trend = _grouped_stats(
-        rt,
-        {
-            "first_response_p50": (from_queue, AGENT & Q(is_first_agent=True)),
-            "reply_p50": (reply, AGENT),
-        },
-        "day",
-    )
+    trend = _trend(company, f)
     for day, per in trend.items():
         if day is not None and day.isoformat() in daily:
             for metric, stats in per.items():
@@ -570,6 +682,34 @@ def timeseries(
     heat = heatmap(company, f, shared)
     hourly = [{"hour": h, "count": sum(heat["cells"][d][h] for d in range(7))} for h in range(24)]
     return {"daily": list(daily.values()), "hourly": hourly}
+
+
+def _trend(company: Company, f: MetricsFilter) -> dict[Any, dict[str, Stats]]:
+    """Per local day: agents' first response (from the queue) and reply time."""
+    if use_rollups(f):
+        hist: dict[Any, dict[str, rollups.Histogram]] = defaultdict(
+            lambda: defaultdict(rollups.Histogram)
+        )
+        names = {"first": "first_response_p50", "reply": "reply_p50"}
+        for r in (
+            ResponseTimeBucket.objects.for_company(company)
+            .filter(**_day_range(f))
+            .filter(business=f.business_hours, scope=RollupScope.COMPANY, metric__in=names)
+            .values("day", "metric", "bucket", "n", "total", "lo", "hi")
+        ):
+            h = hist[r["day"]][names[r["metric"]]]
+            h.add(r["bucket"], r["n"], r["total"], r["lo"], r["hi"])
+        return {day: {k: h.stats() for k, h in per.items()} for day, per in hist.items()}
+    reply, from_queue, _ = _rt_fields(f)
+    rt = response_times_qs(company, f).annotate(day=TruncDate("answered_at", tzinfo=company.tzinfo))
+    return _grouped_stats(
+        rt,
+        {
+            "first_response_p50": (from_queue, AGENT & Q(is_first_agent=True)),
+            "reply_p50": (reply, AGENT),
+        },
+        "day",
+    )
 
 
 def heatmap(
@@ -596,6 +736,54 @@ def agent_table(
     )
     if f.agent_id:
         members = members.filter(user_id=f.agent_id)
+    sent = _agent_sent_rollup(company, f) if use_rollups(f) else _agent_sent(company, f)
+    rt = _rt_stats(company, f, "responder_id", shared)
+    tk = _ticket_stats(company, f, "assignee_id", shared)
+    rows = []
+    seen: set[int] = set()
+    for m in members:
+        seen.add(m.user_id)
+        if not m.is_active and m.user_id not in sent and m.user_id not in rt:
+            continue
+        rows.append(_agent_row(m.user_id, m.user.display_name, m.user.email, sent, rt, tk))
+    return rows
+
+
+def _agent_sent_rollup(company: Company, f: MetricsFilter) -> dict[int, dict[str, int]]:
+    """Per agent: messages sent, distinct tickets, activity slots (roll-ups). A 15-minute
+    slot lies in one local hour (time-zone offsets are multiples of 15 minutes)."""
+    sent: dict[int, dict[str, int]] = {}
+    # Bits set in the 4-bit quarters mask (one row per agent, local day and hour).
+    bits = RawSQL(
+        "(quarters & 1) + ((quarters >> 1) & 1) + ((quarters >> 2) & 1) + ((quarters >> 3) & 1)",
+        [],
+        output_field=IntegerField(),
+    )
+    for row in (
+        MessageVolume.objects.for_company(company)
+        .filter(**_day_range(f), direction=Direction.OUTBOUND, sender_type=SenderType.AGENT)
+        .exclude(sender_user_id=0)
+        .values("sender_user_id")
+        .annotate(messages=Sum("n"), slots=Sum(bits))
+        .order_by()
+    ):
+        sent[row["sender_user_id"]] = {
+            "messages": row["messages"],
+            "tickets": 0,
+            "slots": row["slots"],
+        }
+    for row in (
+        AgentTicketDay.objects.for_company(company)
+        .filter(**_day_range(f), agent_id__in=list(sent))
+        .values("agent_id")
+        .annotate(tickets=Count("ticket_id", distinct=True))
+        .order_by()
+    ):
+        sent[row["agent_id"]]["tickets"] = row["tickets"]
+    return sent
+
+
+def _agent_sent(company: Company, f: MetricsFilter) -> dict[int, dict[str, int]]:
     sent: dict[int, dict[str, int]] = {}
     # Messages an agent sent, whoever the ticket is assigned to now.
     sent_qs = messages_qs(company, replace(f, agent_id=None)).filter(
@@ -617,16 +805,7 @@ def agent_table(
             "tickets": row["tickets"],
             "slots": row["slots"],
         }
-    rt = _rt_stats(company, f, "responder_id")
-    tk = _ticket_stats(company, f, "assignee_id", shared)
-    rows = []
-    seen: set[int] = set()
-    for m in members:
-        seen.add(m.user_id)
-        if not m.is_active and m.user_id not in sent and m.user_id not in rt:
-            continue
-        rows.append(_agent_row(m.user_id, m.user.display_name, m.user.email, sent, rt, tk))
-    return rows
+    return sent
 
 
 def _agent_row(
@@ -674,7 +853,7 @@ def queue_table(
         .annotate(n=Count("pk"))
         .order_by()
     }
-    rt = _rt_stats(company, f, "queue_id")
+    rt = _rt_stats(company, f, "queue_id", shared)
     tk = _ticket_stats(company, f, "queue_id", shared)
     rows = []
     for q in queues:
