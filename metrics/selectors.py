@@ -50,7 +50,7 @@ from integrations.base import Direction, SenderType
 from integrations.models import LogEntry, LogLevel, WebhookEvent, WebhookStatus
 from tenants.models import Company, Membership
 from tickets.models import ACTIVE_STATUSES, Queue, Ticket
-from tickets.services.hours import business_seconds_between
+from tickets.services.hours import DAY_KEYS, business_seconds_between, hours_for
 
 from . import rollups
 from .filters import MetricsFilter
@@ -458,6 +458,8 @@ def _ticket_samples(
 def _ticket_stats(
     company: Company, f: MetricsFilter, group_by: str | None, shared: dict[str, Any] | None = None
 ) -> dict[Any, dict[str, Stats]]:
+    if _use_sql_percentiles() and use_rollups(f) and _wall_clock_equals_business(company, f):
+        return _ticket_stats_all(company, f, shared)[group_by]
     qs = _ticket_duration_rows(company, f)
     if f.business_hours or not _use_sql_percentiles():
         samples: dict[Any, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -493,6 +495,85 @@ def _ticket_stats(
     }
     # Same SQL as every other percentile figure (nulls excluded, like the Python path).
     return _grouped_stats(qs, specs, group_by)
+
+
+def _wall_clock_equals_business(company: Company, f: MetricsFilter) -> bool:
+    """True in wall-clock mode, and in business-hours mode when neither the company nor
+    any of its queues has hours (always open: business seconds are calendar seconds)."""
+    if not f.business_hours:
+        return True
+    if any(day in hours_for(company) for day in DAY_KEYS):
+        return False
+    return not any(
+        any(day in (hours or {}) for day in DAY_KEYS)
+        for hours in Queue.objects.for_company(company).values_list("business_hours", flat=True)
+    )
+
+
+_OPENED = "COALESCE(reopened_at, created_at)"
+_RESOLVED_OK = "(reopened_at IS NULL OR reopened_at <= resolved_at)"
+_TICKET_STATS_SQL = {
+    # Index-only scans of metrics_ticket_resolved / metrics_ticket_assigned (covering, see
+    # migration 0006); one pass computes the company, per-agent and per-queue figures.
+    ("resolution", "handling"): (
+        "resolved_at",
+        f"CASE WHEN {_RESOLVED_OK} THEN EXTRACT(EPOCH FROM resolved_at - {_OPENED})::float8 END",
+        f"CASE WHEN {_RESOLVED_OK} AND assigned_at <= resolved_at THEN EXTRACT(EPOCH FROM "
+        f"resolved_at - GREATEST(assigned_at, {_OPENED}))::float8 END",
+    ),
+    ("queue_wait",): (
+        "assigned_at",
+        f"CASE WHEN queued_at IS NOT NULL AND assigned_at >= queued_at THEN GREATEST(EXTRACT("
+        f"EPOCH FROM assigned_at - GREATEST(queued_at, {_OPENED}))::float8, 0) END",
+    ),
+}
+
+
+def _ticket_stats_all(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None
+) -> dict[str | None, dict[Any, dict[str, Stats]]]:
+    """Resolution, handling and queue wait (exact ``percentile_cont``) for the company,
+    per current assignee and per current queue: two grouped queries per request, the
+    same definitions as ``ticket_durations`` (PostgreSQL, unfiltered)."""
+    shared = {} if shared is None else shared
+    if "tk_all" in shared:
+        return shared["tk_all"]
+    out: dict[str | None, dict[Any, dict[str, Stats]]] = {
+        None: defaultdict(dict),
+        "assignee_id": defaultdict(dict),
+        "queue_id": defaultdict(dict),
+    }
+    for names, (column, *values) in _TICKET_STATS_SQL.items():
+        aggregates = ", ".join(
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {v}), "
+            f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {v}), count({v})"
+            for v in values
+        )
+        # Constant SQL fragments only; the company and the period are parameters.
+        sql = (
+            "SELECT GROUPING(assignee_id), GROUPING(queue_id), assignee_id, queue_id, "  # noqa: S608
+            f"{aggregates} FROM tickets_ticket WHERE company_id = %s AND {column} >= %s "
+            f"AND {column} < %s GROUP BY GROUPING SETS ((), (assignee_id), (queue_id))"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [company.pk, f.start, f.end])
+            rows = cursor.fetchall()
+        for g_assignee, g_queue, assignee_id, queue_id, *figures in rows:
+            if g_assignee and g_queue:
+                target, group = out[None], None
+            elif g_queue:
+                target, group = out["assignee_id"], assignee_id
+            else:
+                target, group = out["queue_id"], queue_id
+            for i, name in enumerate(names):
+                p50, p90, n = figures[3 * i : 3 * i + 3]
+                target[group][name] = {"p50": p50, "p90": p90, "n": n}
+    for per_group in out.values():
+        for stats in per_group.values():
+            for name in TICKET_DURATIONS:
+                stats.setdefault(name, _empty_stats())
+    shared["tk_all"] = out
+    return out
 
 
 # --- the figures -----------------------------------------------------------------------
@@ -891,10 +972,57 @@ def dashboard(company: Company, f: MetricsFilter) -> dict[str, Any]:
 # --- per-ticket rows (CSV) ---------------------------------------------------------------
 
 
-def ticket_rows(company: Company, f: MetricsFilter, chunk_size: int = 2000) -> Iterator[dict]:
-    """Tickets created or resolved in the period, one dict each, streamed. First response
-    is the first agent reply of the ticket's latest cycle (from its queue); "answered
-    first by AI" whether the bot gave that cycle's first reply."""
+TICKET_ROW_FIELDS = (
+    "pk",
+    "number",
+    "status",
+    "priority",
+    "created_at",
+    "reopened_at",
+    "resolved_at",
+    "assigned_at",
+    "queued_at",
+    "queue_id",
+    "queue__name",
+    "assignee_id",
+    "assignee__email",
+    "conversation__integration__kind",
+    "contact__name",
+    "contact__phone",
+    "reopen_count",
+    "tags",
+    "_first",
+    "_bot_first",
+)
+
+
+def _keyset_pages(qs: QuerySet, key: str, first_page: int, page: int) -> Iterator[dict]:
+    """Rows of ``qs`` in (``key``, pk) order, fetched in pages that start after the last
+    row seen (keyset pagination): each page is a short index range scan, so the first
+    rows leave at once and no cursor stays open while the client reads."""
+    size, last = first_page, None
+    while True:
+        chunk = qs
+        if last is not None:
+            chunk = chunk.filter(
+                Q(**{f"{key}__gt": last[0]}) | Q(**{key: last[0], "pk__gt": last[1]})
+            )
+        rows = list(chunk.order_by(key, "pk")[:size])
+        yield from rows
+        if len(rows) < size:
+            return
+        last = (rows[-1][key], rows[-1]["pk"])
+        size = page
+
+
+def ticket_rows(
+    company: Company, f: MetricsFilter, chunk_size: int = 2000, first_page: int = 100
+) -> Iterator[dict]:
+    """Tickets created or resolved in the period, one dict each, streamed: those created
+    in the period by creation time, then the older ones resolved in the period by
+    resolution time. First response is the first agent reply of the ticket's latest
+    cycle (from its queue); "answered first by AI" whether the bot gave that cycle's
+    first reply."""
     from django.db.models import OuterRef, Subquery
 
     _, from_queue, _ = _rt_fields(f)
@@ -911,63 +1039,42 @@ def ticket_rows(company: Company, f: MetricsFilter, chunk_size: int = 2000) -> I
         .filter(ticket=OuterRef("pk"), is_first=True, responder_type=ResponderType.BOT)
         .order_by("-cycle")
     )
-    qs = (
-        tickets_qs(company, f)
-        .filter(
-            Q(created_at__gte=f.start, created_at__lt=f.end)
-            | Q(resolved_at__gte=f.start, resolved_at__lt=f.end)
-        )
-        .annotate(
-            _first=Subquery(first_rt.values(from_queue)[:1]),
-            _bot_first=Subquery(bot_first_rt.values("pk")[:1]),
-        )
-        .values(
-            "pk",
-            "number",
-            "status",
-            "priority",
-            "created_at",
-            "reopened_at",
-            "resolved_at",
-            "assigned_at",
-            "queued_at",
-            "queue_id",
-            "queue__name",
-            "assignee_id",
-            "assignee__email",
-            "conversation__integration__kind",
-            "contact__name",
-            "contact__phone",
-            "reopen_count",
-            "tags",
-            "_first",
-            "_bot_first",
-        )
-        # Primary-key order: a fast-start plan, so the first row streams at once
-        # (sorting by number would evaluate every row before the first byte).
-        .order_by("pk")
+    base = tickets_qs(company, f).annotate(
+        _first=Subquery(first_rt.values(from_queue)[:1]),
+        _bot_first=Subquery(bot_first_rt.values("pk")[:1]),
     )
+    # Two index range scans ((company, created_at) and (company, resolved_at)) instead of
+    # one OR that must collect every matching ticket before the first row can leave.
+    created = base.filter(created_at__gte=f.start, created_at__lt=f.end).values(*TICKET_ROW_FIELDS)
+    resolved_earlier = base.filter(
+        resolved_at__gte=f.start, resolved_at__lt=f.end, created_at__lt=f.start
+    ).values(*TICKET_ROW_FIELDS)
     queues = {q.pk: q for q in Queue.objects.for_company(company)} if f.business_hours else {}
-    for row in qs.iterator(chunk_size=chunk_size):
-        durations = ticket_durations(company, row, f, queues)
-        yield {
-            "number": row["number"],
-            "status": row["status"],
-            "priority": row["priority"],
-            "queue": row["queue__name"] or "",
-            "assignee": row["assignee__email"] or "",
-            "channel": row["conversation__integration__kind"] or "",
-            "contact": row["contact__name"] or row["contact__phone"] or "",
-            "tags": ",".join(row["tags"] or []),
-            "created_at": row["created_at"],
-            "resolved_at": row["resolved_at"],
-            "reopen_count": row["reopen_count"],
-            "first_response_seconds": row["_first"],
-            "answered_first_by_ai": row["_bot_first"] is not None,
-            "resolution_seconds": durations["resolution"],
-            "handling_seconds": durations["handling"],
-            "queue_wait_seconds": durations["queue_wait"],
-        }
+    parts = (
+        _keyset_pages(created, "created_at", first_page, chunk_size),
+        _keyset_pages(resolved_earlier, "resolved_at", first_page, chunk_size),
+    )
+    for part in parts:
+        for row in part:
+            durations = ticket_durations(company, row, f, queues)
+            yield {
+                "number": row["number"],
+                "status": row["status"],
+                "priority": row["priority"],
+                "queue": row["queue__name"] or "",
+                "assignee": row["assignee__email"] or "",
+                "channel": row["conversation__integration__kind"] or "",
+                "contact": row["contact__name"] or row["contact__phone"] or "",
+                "tags": ",".join(row["tags"] or []),
+                "created_at": row["created_at"],
+                "resolved_at": row["resolved_at"],
+                "reopen_count": row["reopen_count"],
+                "first_response_seconds": row["_first"],
+                "answered_first_by_ai": row["_bot_first"] is not None,
+                "resolution_seconds": durations["resolution"],
+                "handling_seconds": durations["handling"],
+                "queue_wait_seconds": durations["queue_wait"],
+            }
 
 
 # --- clients, logs, global ---------------------------------------------------------------
