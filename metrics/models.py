@@ -154,3 +154,31 @@ class ResponseTimeBucket(CompanyOwned):
                 name="metrics_rtbucket_key",
             )
         ]
+
+
+class TicketBucket(CompanyOwned):
+    """Ticket figures per local day and scope, kept by a PostgreSQL trigger on
+    tickets_ticket (migration 0007, docs/metrics.md): counters (bucket 0) "created" (by
+    creation day; company and current queue), "resolved" and "reopened"; histograms
+    "resolution", "handling" (by resolution day) and "queue_wait" (by assignment day) of
+    the ticket's current state, in wall-clock seconds."""
+
+    day = models.DateField()
+    scope = models.CharField(max_length=10, choices=RollupScope.choices)
+    scope_id = models.BigIntegerField(default=0)
+    metric = models.CharField(max_length=20)
+    bucket = models.PositiveSmallIntegerField()
+    n = models.IntegerField(default=0)
+    total = models.FloatField(default=0.0)
+    lo = models.FloatField(default=0.0)
+    hi = models.FloatField(default=0.0)
+
+    class Meta:
+        verbose_name = _("ticket bucket")
+        verbose_name_plural = _("ticket buckets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "day", "scope", "scope_id", "metric", "bucket"],
+                name="metrics_ticketbucket_key",
+            )
+        ]

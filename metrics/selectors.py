@@ -62,6 +62,7 @@ from .models import (
     ResponseTime,
     ResponseTimeBucket,
     RollupScope,
+    TicketBucket,
 )
 
 # LogEntry.source the AI attendant writes for each reservation it makes (docs/metrics.md).
@@ -458,8 +459,8 @@ def _ticket_samples(
 def _ticket_stats(
     company: Company, f: MetricsFilter, group_by: str | None, shared: dict[str, Any] | None = None
 ) -> dict[Any, dict[str, Stats]]:
-    if _use_sql_percentiles() and use_rollups(f) and _wall_clock_equals_business(company, f):
-        return _ticket_stats_all(company, f, shared)[group_by]
+    if use_ticket_rollups(f) and _wall_clock_equals_business(company, f):
+        return _ticket_rollup(company, f, shared)["stats"][group_by]
     qs = _ticket_duration_rows(company, f)
     if f.business_hours or not _use_sql_percentiles():
         samples: dict[Any, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -510,70 +511,52 @@ def _wall_clock_equals_business(company: Company, f: MetricsFilter) -> bool:
     )
 
 
-_OPENED = "COALESCE(reopened_at, created_at)"
-_RESOLVED_OK = "(reopened_at IS NULL OR reopened_at <= resolved_at)"
-_TICKET_STATS_SQL = {
-    # Index-only scans of metrics_ticket_resolved / metrics_ticket_assigned (covering, see
-    # migration 0006); one pass computes the company, per-agent and per-queue figures.
-    ("resolution", "handling"): (
-        "resolved_at",
-        f"CASE WHEN {_RESOLVED_OK} THEN EXTRACT(EPOCH FROM resolved_at - {_OPENED})::float8 END",
-        f"CASE WHEN {_RESOLVED_OK} AND assigned_at <= resolved_at THEN EXTRACT(EPOCH FROM "
-        f"resolved_at - GREATEST(assigned_at, {_OPENED}))::float8 END",
-    ),
-    ("queue_wait",): (
-        "assigned_at",
-        f"CASE WHEN queued_at IS NOT NULL AND assigned_at >= queued_at THEN GREATEST(EXTRACT("
-        f"EPOCH FROM assigned_at - GREATEST(queued_at, {_OPENED}))::float8, 0) END",
-    ),
+_TICKET_SCOPES = {
+    RollupScope.COMPANY: None,
+    RollupScope.AGENT: "assignee_id",
+    RollupScope.QUEUE: "queue_id",
 }
+TICKET_COUNTERS = ("created", "resolved", "reopened")
 
 
-def _ticket_stats_all(
-    company: Company, f: MetricsFilter, shared: dict[str, Any] | None
-) -> dict[str | None, dict[Any, dict[str, Stats]]]:
-    """Resolution, handling and queue wait (exact ``percentile_cont``) for the company,
-    per current assignee and per current queue: two grouped queries per request, the
-    same definitions as ``ticket_durations`` (PostgreSQL, unfiltered)."""
+def use_ticket_rollups(f: MetricsFilter) -> bool:
+    """The ticket figures come from metrics_ticketbucket (kept by a PostgreSQL trigger,
+    migration 0008) when the view is unfiltered and no business hours apply."""
+    return connection.vendor == "postgresql" and use_rollups(f)
+
+
+def _ticket_rollup(company: Company, f: MetricsFilter, shared: dict[str, Any] | None) -> Any:
+    """{"stats": {grouping: {group: {figure: Stats}}}, "counts": {(scope, id, name): n}}
+    over the period: one grouped query per request."""
     shared = {} if shared is None else shared
-    if "tk_all" in shared:
-        return shared["tk_all"]
-    out: dict[str | None, dict[Any, dict[str, Stats]]] = {
-        None: defaultdict(dict),
-        "assignee_id": defaultdict(dict),
-        "queue_id": defaultdict(dict),
+    if "tk_rollup" in shared:
+        return shared["tk_rollup"]
+    hist: dict[tuple[str, int, str], rollups.Histogram] = defaultdict(rollups.Histogram)
+    counts: dict[tuple[str, int, str], int] = defaultdict(int)
+    for r in (
+        TicketBucket.objects.for_company(company)
+        .filter(**_day_range(f))
+        .values("scope", "scope_id", "metric", "bucket")
+        .annotate(n=Sum("n"), total=Sum("total"), lo=Min("lo"), hi=Max("hi"))
+        .order_by()
+    ):
+        key = (r["scope"], r["scope_id"], r["metric"])
+        if r["metric"] in TICKET_COUNTERS:
+            counts[key] += r["n"]
+        elif r["n"] > 0:
+            hist[key].add(r["bucket"], r["n"], r["total"], r["lo"], r["hi"])
+    stats: dict[str | None, dict[Any, dict[str, Stats]]] = {
+        grouping: defaultdict(dict) for grouping in _TICKET_SCOPES.values()
     }
-    for names, (column, *values) in _TICKET_STATS_SQL.items():
-        aggregates = ", ".join(
-            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {v}), "
-            f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {v}), count({v})"
-            for v in values
-        )
-        # Constant SQL fragments only; the company and the period are parameters.
-        sql = (
-            "SELECT GROUPING(assignee_id), GROUPING(queue_id), assignee_id, queue_id, "  # noqa: S608
-            f"{aggregates} FROM tickets_ticket WHERE company_id = %s AND {column} >= %s "
-            f"AND {column} < %s GROUP BY GROUPING SETS ((), (assignee_id), (queue_id))"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [company.pk, f.start, f.end])
-            rows = cursor.fetchall()
-        for g_assignee, g_queue, assignee_id, queue_id, *figures in rows:
-            if g_assignee and g_queue:
-                target, group = out[None], None
-            elif g_queue:
-                target, group = out["assignee_id"], assignee_id
-            else:
-                target, group = out["queue_id"], queue_id
-            for i, name in enumerate(names):
-                p50, p90, n = figures[3 * i : 3 * i + 3]
-                target[group][name] = {"p50": p50, "p90": p90, "n": n}
-    for per_group in out.values():
-        for stats in per_group.values():
+    for (scope, scope_id, metric), h in hist.items():
+        grouping = _TICKET_SCOPES[scope]
+        stats[grouping][None if grouping is None else scope_id][metric] = h.stats()
+    for per_group in stats.values():
+        for figures in per_group.values():
             for name in TICKET_DURATIONS:
-                stats.setdefault(name, _empty_stats())
-    shared["tk_all"] = out
-    return out
+                figures.setdefault(name, _empty_stats())
+    shared["tk_rollup"] = {"stats": stats, "counts": counts}
+    return shared["tk_rollup"]
 
 
 # --- the figures -----------------------------------------------------------------------
@@ -662,15 +645,19 @@ def totals(
     created = Q(created_at__gte=f.start, created_at__lt=f.end)
     resolved = Q(resolved_at__gte=f.start, resolved_at__lt=f.end)
     reopened = Q(reopened_at__gte=f.start, reopened_at__lt=f.end)
-    tickets = (
-        tickets_qs(company, f)
-        .filter(created | resolved | reopened)
-        .aggregate(
-            created=Count("pk", filter=created),
-            resolved=Count("pk", filter=resolved),
-            reopened=Count("pk", filter=reopened),
+    if use_ticket_rollups(f):
+        counts = _ticket_rollup(company, f, shared)["counts"]
+        tickets = {name: counts[(RollupScope.COMPANY, 0, name)] for name in TICKET_COUNTERS}
+    else:
+        tickets = (
+            tickets_qs(company, f)
+            .filter(created | resolved | reopened)
+            .aggregate(
+                created=Count("pk", filter=created),
+                resolved=Count("pk", filter=resolved),
+                reopened=Count("pk", filter=reopened),
+            )
         )
-    )
     by_kind: dict[str, int] = defaultdict(int)
     for row in message_rollup(company, f, shared):
         by_kind[f"{row['direction']}_{row['sender_type']}"] += row["n"]
@@ -926,14 +913,18 @@ def queue_table(
     queues = list(Queue.objects.for_company(company).order_by("order", "name"))
     if f.queue_id:
         queues = [q for q in queues if q.pk == f.queue_id]
-    created = {
-        row["queue_id"]: row["n"]
-        for row in tickets_qs(company, f)
-        .filter(created_at__gte=f.start, created_at__lt=f.end)
-        .values("queue_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    }
+    if use_ticket_rollups(f):
+        counts = _ticket_rollup(company, f, shared)["counts"]
+        created = {q.pk: counts.get((RollupScope.QUEUE, q.pk, "created"), 0) for q in queues}
+    else:
+        created = {
+            row["queue_id"]: row["n"]
+            for row in tickets_qs(company, f)
+            .filter(created_at__gte=f.start, created_at__lt=f.end)
+            .values("queue_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        }
     rt = _rt_stats(company, f, "queue_id", shared)
     tk = _ticket_stats(company, f, "queue_id", shared)
     rows = []

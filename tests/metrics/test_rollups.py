@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import random
 import threading
 from datetime import date, datetime, timedelta
@@ -23,6 +24,7 @@ from metrics.models import (
     MessageVolume,
     ResponseTime,
     ResponseTimeBucket,
+    TicketBucket,
 )
 from tests.conftest import is_postgres, make_member
 from tickets.models import Queue
@@ -79,6 +81,7 @@ def _random_traffic(company: Any, rng: random.Random, tickets: int = 25) -> list
 def _raw(monkeypatch: pytest.MonkeyPatch, fn: Any) -> Any:
     with monkeypatch.context() as patch:
         patch.setattr(selectors, "use_rollups", lambda f: False)
+        patch.setattr(selectors, "use_ticket_rollups", lambda f: False)
         return fn()
 
 
@@ -113,6 +116,11 @@ def test_rollups_give_the_figures_of_the_source_rows_on_random_traffic(
             fast = selectors.dashboard(company, f)
             slow = _raw(monkeypatch, lambda f=f: selectors.dashboard(company, f))
             _close(fast, slow)
+            if params is PERIODS[0]:  # the long period has some of everything
+                totals = fast["totals"]
+                assert totals["tickets_created"] and totals["tickets_resolved"]
+                assert totals["replies"] and totals["bot_replies"] and totals["unique_contacts"]
+                assert totals["resolution"]["n"] and totals["first_response"]["n"]
 
 
 def _snapshot(company: Any) -> dict[str, list[tuple]]:
@@ -128,6 +136,13 @@ def _snapshot(company: Any) -> dict[str, list[tuple]]:
     ):
         out[model.__name__] = sorted(
             model.objects.for_company(company).values_list(*fields).order_by()
+        )
+    if is_postgres():  # the ticket figures' trigger is PostgreSQL's
+        out["TicketBucket"] = sorted(
+            TicketBucket.objects.for_company(company)
+            .exclude(n=0)
+            .values_list("day", "scope", "scope_id", "metric", "bucket", "n")
+            .order_by()
         )
     quarters = MessageVolume.objects.for_company(company).values_list("pk", "quarters")
     out["quarters"] = sorted(q for _, q in quarters)
@@ -161,6 +176,11 @@ def test_bucket_bounds_are_one_second_then_five_percent() -> None:
     assert rollups.bucket_of(19.5) == rollups.bucket_of(19.0) != rollups.bucket_of(20.0)
     for lo, hi in zip(rollups.BOUNDS[21:], rollups.BOUNDS[22:], strict=False):
         assert hi / lo == pytest.approx(1.05, rel=1e-3)
+
+
+def test_the_trigger_migration_buckets_like_the_write_path() -> None:
+    migration = importlib.import_module("metrics.migrations.0008_ticket_trigger")
+    assert migration._bounds() == rollups.BOUNDS
 
 
 def test_a_message_adds_one_statement_on_postgresql(company, agent) -> None:
