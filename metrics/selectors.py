@@ -459,7 +459,7 @@ def _ticket_samples(
 def _ticket_stats(
     company: Company, f: MetricsFilter, group_by: str | None, shared: dict[str, Any] | None = None
 ) -> dict[Any, dict[str, Stats]]:
-    if use_ticket_rollups(f) and _wall_clock_equals_business(company, f):
+    if use_ticket_rollups(f) and _wall_clock_equals_business(company, f, shared):
         return _ticket_rollup(company, f, shared)["stats"][group_by]
     qs = _ticket_duration_rows(company, f)
     if f.business_hours or not _use_sql_percentiles():
@@ -498,17 +498,21 @@ def _ticket_stats(
     return _grouped_stats(qs, specs, group_by)
 
 
-def _wall_clock_equals_business(company: Company, f: MetricsFilter) -> bool:
+def _wall_clock_equals_business(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> bool:
     """True in wall-clock mode, and in business-hours mode when neither the company nor
     any of its queues has hours (always open: business seconds are calendar seconds)."""
     if not f.business_hours:
         return True
-    if any(day in hours_for(company) for day in DAY_KEYS):
-        return False
-    return not any(
-        any(day in (hours or {}) for day in DAY_KEYS)
-        for hours in Queue.objects.for_company(company).values_list("business_hours", flat=True)
-    )
+    shared = {} if shared is None else shared
+    if "always_open" not in shared:
+        queue_hours = Queue.objects.for_company(company).values_list("business_hours", flat=True)
+        shared["always_open"] = not any(
+            any(day in (hours or {}) for day in DAY_KEYS)
+            for hours in [hours_for(company), *queue_hours]
+        )
+    return bool(shared["always_open"])
 
 
 _TICKET_SCOPES = {
