@@ -515,7 +515,7 @@ def _wall_clock_equals_business(
     return bool(shared["always_open"])
 
 
-_TICKET_SCOPES = {
+_TICKET_SCOPES: dict[str, str | None] = {
     RollupScope.COMPANY: None,
     RollupScope.AGENT: "assignee_id",
     RollupScope.QUEUE: "queue_id",
