@@ -151,13 +151,39 @@ def local(company_tz: Any, at: datetime) -> datetime:
     return at.astimezone(company_tz)
 
 
+def _local_parts(
+    company_id: int, at: datetime, company_tz: Any
+) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]], tuple[str, list[Any]]]:
+    """(day, hour, quarter-hour bit) of ``at`` in the company's time zone, as SQL with
+    parameters. Without a loaded time zone (PostgreSQL only) they are computed in the
+    statement itself from tenants_company, so the hook never spends a query on it."""
+    if company_tz is not None:
+        local_at = at.astimezone(company_tz)
+        return (
+            ("%s", [_day(local_at.date())]),
+            ("%s", [local_at.hour]),
+            ("%s", [1 << (local_at.minute // 15)]),
+        )
+    local_sql = (
+        "(%s::timestamptz AT TIME ZONE (SELECT timezone FROM tenants_company WHERE id = %s))"
+    )
+    params: list[Any] = [at, company_id]
+    return (
+        (f"{local_sql}::date", params),
+        (f"EXTRACT(HOUR FROM {local_sql})::int", params),
+        (f"(1 << (EXTRACT(MINUTE FROM {local_sql})::int / 15))", params),
+    )
+
+
 def message_statements(message: Message, company_tz: Any) -> list[Statement]:
     """Increments for one stored message: its volume (non-private messages), the contact
-    active that day (inbound), the agent's ticket that day (an agent's reply)."""
+    active that day (inbound), the agent's ticket that day (an agent's reply).
+    ``company_tz`` None (PostgreSQL): local day and hour computed in SQL."""
     if message.is_private:
         return []
-    at = local(company_tz, message.created_at)
-    day = _day(at.date())
+    (day_sql, day_p), (hour_sql, hour_p), (bit_sql, bit_p) = _local_parts(
+        message.company_id, message.created_at, company_tz
+    )
     agent_id = 0
     if (
         message.direction == Direction.OUTBOUND
@@ -169,17 +195,17 @@ def message_statements(message: Message, company_tz: Any) -> list[Statement]:
     out: list[Statement] = [
         (
             f"INSERT INTO {t} (company_id, day, hour, direction, sender_type, sender_user_id, "
-            "n, quarters) VALUES (%s, %s, %s, %s, %s, %s, 1, %s) "
+            f"n, quarters) VALUES (%s, {day_sql}, {hour_sql}, %s, %s, %s, 1, {bit_sql}) "
             "ON CONFLICT (company_id, day, hour, direction, sender_type, sender_user_id) "
             f"DO UPDATE SET n = {t}.n + excluded.n, quarters = {t}.quarters | excluded.quarters",
             [
                 message.company_id,
-                day,
-                at.hour,
+                *day_p,
+                *hour_p,
                 message.direction,
                 message.sender_type,
                 agent_id,
-                1 << (at.minute // 15),
+                *bit_p,
             ],
         )
     ]
@@ -188,18 +214,18 @@ def message_statements(message: Message, company_tz: Any) -> list[Statement]:
         out.append(
             (
                 f"INSERT INTO {_table(ContactDay)} (company_id, day, contact_id) "
-                f"SELECT company_id, %s, contact_id FROM {conversations} WHERE id = %s "
+                f"SELECT company_id, {day_sql}, contact_id FROM {conversations} WHERE id = %s "
                 "ON CONFLICT (company_id, day, contact_id) DO NOTHING",
-                [day, message.conversation_id],
+                [*day_p, message.conversation_id],
             )
         )
     if agent_id and message.ticket_id:
         out.append(
             (
                 f"INSERT INTO {_table(AgentTicketDay)} (company_id, day, agent_id, ticket_id) "
-                "VALUES (%s, %s, %s, %s) "
+                f"VALUES (%s, {day_sql}, %s, %s) "
                 "ON CONFLICT (company_id, day, agent_id, ticket_id) DO NOTHING",
-                [message.company_id, day, agent_id, message.ticket_id],
+                [message.company_id, *day_p, agent_id, message.ticket_id],
             )
         )
     return out

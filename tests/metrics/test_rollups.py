@@ -26,8 +26,9 @@ from metrics.models import (
     ResponseTimeBucket,
     TicketBucket,
 )
+from metrics.services import record_on_message_stored
 from tests.conftest import is_postgres, make_member
-from tickets.models import Queue
+from tickets.models import Queue, Ticket
 
 from .builders import assign, inbound, make_ticket, reopen, reply, resolve
 
@@ -186,8 +187,7 @@ def test_the_trigger_migration_buckets_like_the_write_path() -> None:
 def test_a_message_adds_one_statement_on_postgresql(company, agent) -> None:
     if not is_postgres():
         pytest.skip("one statement through data-modifying CTEs is PostgreSQL's")
-    t = make_ticket(company, at=T0, assignee=agent)
-    t.company  # noqa: B018 (the pipeline has the company loaded)
+    t = Ticket.objects.get(pk=make_ticket(company, at=T0, assignee=agent).pk)  # no company
     message = Message.objects.create(
         company_id=company.pk,
         conversation=t.conversation,
@@ -198,9 +198,13 @@ def test_a_message_adds_one_statement_on_postgresql(company, agent) -> None:
         created_at=T0,
     )
     with CaptureQueriesContext(connection) as ctx:
-        hooks.message_stored(message, hooks.MessageContext(ticket=t))
-    rollup_sql = [q["sql"] for q in ctx.captured_queries if "metrics_messagevolume" in q["sql"]]
-    assert len(rollup_sql) == 1 and "metrics_contactday" in rollup_sql[0]
+        record_on_message_stored(message, hooks.MessageContext(ticket=t))
+    # Everything in one statement, the company's time zone read inside it.
+    assert len(ctx.captured_queries) == 1
+    sql = ctx.captured_queries[0]["sql"]
+    assert "metrics_messagevolume" in sql and "metrics_contactday" in sql
+    row = MessageVolume.objects.for_company(company).get()
+    assert (row.day, row.hour, row.n, row.quarters) == (T0.date(), 8, 1, 1)
 
 
 def test_business_hours_recompute_uses_the_new_hours_everywhere(company, agent) -> None:
