@@ -319,12 +319,11 @@ def _rt_histograms(
             .filter(Q(business=f.business_hours) | Q(business=False, metric__in=rollups.COUNTERS))
             .values("scope", "scope_id", "metric", "bucket")
             .annotate(n=Sum("n"), total=Sum("total"), lo=Min("lo"), hi=Max("hi"))
+            .values_list("scope", "scope_id", "metric", "bucket", "n", "total", "lo", "hi")
             .order_by()
         )
-        for r in rows:
-            out[(r["scope"], r["scope_id"], r["metric"])].add(
-                r["bucket"], r["n"], r["total"], r["lo"], r["hi"]
-            )
+        for scope, scope_id, metric, bucket, n, total, lo, hi in rows:
+            out[(scope, scope_id, metric)].add(bucket, n, total, lo, hi)
         shared["rt_hist"] = out
     return shared["rt_hist"]
 
@@ -542,13 +541,14 @@ def _ticket_rollup(company: Company, f: MetricsFilter, shared: dict[str, Any] | 
         .filter(**_day_range(f))
         .values("scope", "scope_id", "metric", "bucket")
         .annotate(n=Sum("n"), total=Sum("total"), lo=Min("lo"), hi=Max("hi"))
+        .values_list("scope", "scope_id", "metric", "bucket", "n", "total", "lo", "hi")
         .order_by()
     ):
-        key = (r["scope"], r["scope_id"], r["metric"])
-        if r["metric"] in TICKET_COUNTERS:
-            counts[key] += r["n"]
-        elif r["n"] > 0:
-            hist[key].add(r["bucket"], r["n"], r["total"], r["lo"], r["hi"])
+        scope, scope_id, metric, bucket, n, total, lo, hi = r
+        if metric in TICKET_COUNTERS:
+            counts[(scope, scope_id, metric)] += n
+        elif n > 0:
+            hist[(scope, scope_id, metric)].add(bucket, n, total, lo, hi)
     stats: dict[str | None, dict[Any, dict[str, Stats]]] = {
         grouping: defaultdict(dict) for grouping in _TICKET_SCOPES.values()
     }
@@ -767,10 +767,10 @@ def _trend(company: Company, f: MetricsFilter) -> dict[Any, dict[str, Stats]]:
             ResponseTimeBucket.objects.for_company(company)
             .filter(**_day_range(f))
             .filter(business=f.business_hours, scope=RollupScope.COMPANY, metric__in=names)
-            .values("day", "metric", "bucket", "n", "total", "lo", "hi")
+            .values_list("day", "metric", "bucket", "n", "total", "lo", "hi")
         ):
-            h = hist[r["day"]][names[r["metric"]]]
-            h.add(r["bucket"], r["n"], r["total"], r["lo"], r["hi"])
+            day, metric, bucket, n, total, lo, hi = r
+            hist[day][names[metric]].add(bucket, n, total, lo, hi)
         return {day: {k: h.stats() for k, h in per.items()} for day, per in hist.items()}
     reply, from_queue, _ = _rt_fields(f)
     rt = response_times_qs(company, f).annotate(day=TruncDate("answered_at", tzinfo=company.tzinfo))
