@@ -76,8 +76,8 @@ Entry = tuple[str, int, str, bool, float]
 
 # Figures: "reply" (agents' replies), "bot_reply", "first" (an agent's first reply, from
 # the queue), "agent_first" (per agent: from assignment, else the queue, else the reply)
-# and counters with no value (wall-clock mode only): "reply_any_agent" / "reply_any_bot"
-# (every row) and "first_any_agent" / "first_any_bot" (is_first rows).
+# and counters with no value (the same in both modes): "reply_any_agent" /
+# "reply_any_bot" (every row) and "first_any_agent" / "first_any_bot" (is_first rows).
 COUNTERS = ("first_any_agent", "first_any_bot", "reply_any_agent", "reply_any_bot")
 
 
@@ -86,9 +86,10 @@ def response_time_entries(rt: ResponseTime) -> list[Entry]:
     out: list[Entry] = []
     agent = rt.responder_type == ResponderType.AGENT
     who = "agent" if agent else "bot"
-    out.append((RollupScope.COMPANY, 0, f"reply_any_{who}", False, 0.0))
-    if rt.is_first:
-        out.append((RollupScope.COMPANY, 0, f"first_any_{who}", False, 0.0))
+    for mode in (False, True):  # in both modes: a read stays in one mode's index range
+        out.append((RollupScope.COMPANY, 0, f"reply_any_{who}", mode, 0.0))
+        if rt.is_first:
+            out.append((RollupScope.COMPANY, 0, f"first_any_{who}", mode, 0.0))
     for business in (False, True):
         if business:
             reply, from_queue, from_assignment = (
@@ -467,13 +468,16 @@ _FIRST = f"{_AGENT} AND r.is_first_agent"
 
 
 def _entries_sql() -> str:
-    rows = [
-        f"('company', 0::bigint, 'first_any_agent', false, 0.0::float8, r.is_first AND {_AGENT})",
-        f"('company', 0::bigint, 'first_any_bot', false, 0.0::float8, r.is_first AND {_BOT})",
-        f"('company', 0::bigint, 'reply_any_agent', false, 0.0::float8, {_AGENT})",
-        f"('company', 0::bigint, 'reply_any_bot', false, 0.0::float8, {_BOT})",
-    ]
+    rows = []
     for business, prefix in (("false", ""), ("true", "business_")):
+        rows += [
+            f"('company', 0::bigint, 'first_any_agent', {business}, 0.0::float8, "
+            f"r.is_first AND {_AGENT})",
+            f"('company', 0::bigint, 'first_any_bot', {business}, 0.0::float8, "
+            f"r.is_first AND {_BOT})",
+            f"('company', 0::bigint, 'reply_any_agent', {business}, 0.0::float8, {_AGENT})",
+            f"('company', 0::bigint, 'reply_any_bot', {business}, 0.0::float8, {_BOT})",
+        ]
         reply = f"r.{prefix}seconds"
         from_queue = f"r.{prefix}seconds_from_queue"
         from_assignment = f"r.{prefix}seconds_from_assignment"

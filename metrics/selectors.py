@@ -309,14 +309,14 @@ def _rt_histograms(
     company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
 ) -> dict[tuple[str, int, str], rollups.Histogram]:
     """(scope, scope id, figure) -> histogram over the period, in the filter's mode (the
-    counters have no mode). One grouped query per request."""
+    counters are stored in both). One grouped query per request."""
     shared = {} if shared is None else shared
     if "rt_hist" not in shared:
         out: dict[tuple[str, int, str], rollups.Histogram] = defaultdict(rollups.Histogram)
         rows = (
             ResponseTimeBucket.objects.for_company(company)
             .filter(**_day_range(f))
-            .filter(Q(business=f.business_hours) | Q(business=False, metric__in=rollups.COUNTERS))
+            .filter(business=f.business_hours)
             .values("scope", "scope_id", "metric", "bucket")
             .annotate(n=Sum("n"), total=Sum("total"), lo=Min("lo"), hi=Max("hi"))
             .values_list("scope", "scope_id", "metric", "bucket", "n", "total", "lo", "hi")
