@@ -121,9 +121,30 @@ DROP FUNCTION IF EXISTS metrics_ticket_apply(tickets_ticket, integer);
 """
 
 
+# Deleting a company: Django deletes its ticket buckets first, then sets the tickets'
+# queue/assignee to NULL (SET_NULL of the deleted queues), which fires the trigger and
+# writes buckets again, then deletes the company. The database must remove those too:
+# the company foreign key of metrics_ticketbucket cascades in the database.
+CASCADE = """
+DO $do$
+DECLARE fk text;
+BEGIN
+  SELECT conname INTO fk FROM pg_constraint
+  WHERE conrelid = 'metrics_ticketbucket'::regclass AND contype = 'f'
+    AND confrelid = 'tenants_company'::regclass;
+  EXECUTE format('ALTER TABLE metrics_ticketbucket DROP CONSTRAINT %I', fk);
+  EXECUTE format('ALTER TABLE metrics_ticketbucket ADD CONSTRAINT %I FOREIGN KEY (company_id) '
+                 'REFERENCES tenants_company (id) ON DELETE CASCADE '
+                 'DEFERRABLE INITIALLY DEFERRED', fk);
+END
+$do$;
+"""
+
+
 def create(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    schema_editor.execute(CASCADE, params=None)  # literal % in format()
     schema_editor.execute(APPLY)
     schema_editor.execute(TRIGGER)
     # Existing tickets: their figures, once (metrics_rebuild does the same later).

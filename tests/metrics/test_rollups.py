@@ -254,3 +254,17 @@ def test_concurrent_increments_are_all_counted(company) -> None:
     assert not errors
     row = ResponseTimeBucket.objects.for_company(company).get()
     assert row.n == threads * per_thread and row.total == 42.0 * threads * per_thread
+
+
+def test_a_company_with_tickets_and_queues_can_still_be_deleted(company, agent) -> None:
+    queue = Queue.objects.create(company=company, name="Vendas")
+    t = make_ticket(company, at=T0, queue=queue, assignee=agent)
+    inbound(t, T0)
+    reply(t, T0 + timedelta(minutes=3), user=agent)
+    resolve(t, T0 + timedelta(minutes=9))
+    with transaction.atomic():
+        company.delete()
+        if is_postgres():
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the check of a commit
+    assert not TicketBucket.objects.filter(company_id=company.pk).exists()
