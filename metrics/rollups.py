@@ -309,13 +309,19 @@ class Histogram:
     def n(self) -> int:
         return int(sum(b[0] for b in self.buckets.values()))
 
+    def _ordered(self) -> list[tuple[int, float, float]]:
+        return [(int(n), lo, hi) for _, (n, _t, lo, hi) in sorted(self.buckets.items())]
+
     def percentile(self, p: float) -> float | None:
-        return histogram_percentile(
-            [(int(n), lo, hi) for _, (n, _t, lo, hi) in sorted(self.buckets.items())], p
-        )
+        return histogram_percentile(self._ordered(), p)
 
     def stats(self) -> dict[str, float | int | None]:
-        return {"p50": self.percentile(0.5), "p90": self.percentile(0.9), "n": self.n}
+        ordered = self._ordered()
+        return {
+            "p50": histogram_percentile(ordered, 0.5),
+            "p90": histogram_percentile(ordered, 0.9),
+            "n": sum(n for n, _, _ in ordered),
+        }
 
 
 def _value_at(buckets: list[tuple[int, float, float]], k: int) -> float:

@@ -292,6 +292,18 @@ def _rt_stats(
 # --- roll-ups (metrics.rollups): the unfiltered figures --------------------------------
 
 
+def _tuples(qs: QuerySet) -> list[tuple]:
+    """The rows of a values_list() queryset. On PostgreSQL straight from the cursor: the
+    roll-up reads return thousands of small rows and need none of Django's per-row
+    converters (dates, ints and floats come back typed); elsewhere through the ORM."""
+    if connection.vendor != "postgresql":
+        return list(qs)
+    sql, params = qs.query.get_compiler(using=qs.db).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def use_rollups(f: MetricsFilter) -> bool:
     """Whether the figures come from the roll-ups: periods are whole local days, and the
     roll-ups are kept per company, agent (replies) and queue (replies), not per tag,
@@ -322,7 +334,7 @@ def _rt_histograms(
             .values_list("scope", "scope_id", "metric", "bucket", "n", "total", "lo", "hi")
             .order_by()
         )
-        for scope, scope_id, metric, bucket, n, total, lo, hi in rows:
+        for scope, scope_id, metric, bucket, n, total, lo, hi in _tuples(rows):
             out[(scope, scope_id, metric)].add(bucket, n, total, lo, hi)
         shared["rt_hist"] = out
     return shared["rt_hist"]
@@ -536,7 +548,7 @@ def _ticket_rollup(company: Company, f: MetricsFilter, shared: dict[str, Any] | 
         return shared["tk_rollup"]
     hist: dict[tuple[str, int, str], rollups.Histogram] = defaultdict(rollups.Histogram)
     counts: dict[tuple[str, int, str], int] = defaultdict(int)
-    for r in (
+    for r in _tuples(
         TicketBucket.objects.for_company(company)
         .filter(**_day_range(f))
         .values("scope", "scope_id", "metric", "bucket")
@@ -763,7 +775,7 @@ def _trend(company: Company, f: MetricsFilter) -> dict[Any, dict[str, Stats]]:
             lambda: defaultdict(rollups.Histogram)
         )
         names = {"first": "first_response_p50", "reply": "reply_p50"}
-        for r in (
+        for r in _tuples(
             ResponseTimeBucket.objects.for_company(company)
             .filter(**_day_range(f))
             .filter(business=f.business_hours, scope=RollupScope.COMPANY, metric__in=names)
