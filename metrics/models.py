@@ -56,3 +56,129 @@ class ResponseTime(CompanyOwned):
             models.Index(fields=["company", "queue", "answered_at"]),
             models.Index(fields=["ticket", "cycle"]),
         ]
+
+
+# --- roll-ups ----------------------------------------------------------------------------
+# Maintained on write by metrics.rollups (same transaction as the source rows) and rebuilt
+# from the source rows by `manage.py metrics_rebuild`. Days and hours are the company's
+# local ones. Key columns that would be nullable hold 0 instead ("none"), so the unique
+# keys that INSERT ... ON CONFLICT targets stay plain. See docs/metrics.md.
+
+
+class MessageVolume(CompanyOwned):
+    """Non-private messages per local day x hour x direction x sender type (x the agent
+    who sent them, for agents' outbound messages)."""
+
+    day = models.DateField()
+    hour = models.PositiveSmallIntegerField()
+    direction = models.CharField(max_length=10)
+    sender_type = models.CharField(max_length=10)
+    sender_user_id = models.BigIntegerField(default=0)  # agent replies only; 0 otherwise
+    n = models.PositiveIntegerField(default=0)
+    # Bit i set: a message in minutes 15i..15i+14 of the hour (the agents' activity slots).
+    quarters = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("message volume")
+        verbose_name_plural = _("message volumes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "day", "hour", "direction", "sender_type", "sender_user_id"],
+                name="metrics_msgvolume_key",
+            )
+        ]
+
+
+class ContactDay(CompanyOwned):
+    """A contact who sent at least one (non-private) message on a local day."""
+
+    day = models.DateField()
+    contact_id = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("active contact")
+        verbose_name_plural = _("active contacts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "day", "contact_id"], name="metrics_contactday_key"
+            )
+        ]
+
+
+class AgentTicketDay(CompanyOwned):
+    """An agent who sent at least one (non-private) message on a ticket on a local day."""
+
+    day = models.DateField()
+    agent_id = models.BigIntegerField()
+    ticket_id = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("agent ticket day")
+        verbose_name_plural = _("agent ticket days")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "day", "agent_id", "ticket_id"],
+                name="metrics_agentticketday_key",
+            )
+        ]
+
+
+class RollupScope(models.TextChoices):
+    COMPANY = "company", _("Company")
+    AGENT = "agent", _("Agent")
+    QUEUE = "queue", _("Queue")
+
+
+class ResponseTimeBucket(CompanyOwned):
+    """A histogram bucket of one response-time figure for a local day and a scope (the
+    whole company, one agent or one queue), in wall-clock or business-hours seconds:
+    how many values fell in it, their sum, smallest and largest (metrics.rollups)."""
+
+    business = models.BooleanField(default=False)
+    day = models.DateField()
+    scope = models.CharField(max_length=10, choices=RollupScope.choices)
+    scope_id = models.BigIntegerField(default=0)  # the agent's or queue's id; 0 for company
+    metric = models.CharField(max_length=20)
+    bucket = models.PositiveSmallIntegerField()
+    n = models.PositiveIntegerField(default=0)
+    total = models.FloatField(default=0.0)
+    lo = models.FloatField(default=0.0)
+    hi = models.FloatField(default=0.0)
+
+    class Meta:
+        verbose_name = _("response-time bucket")
+        verbose_name_plural = _("response-time buckets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "business", "day", "scope", "scope_id", "metric", "bucket"],
+                name="metrics_rtbucket_key",
+            )
+        ]
+
+
+class TicketBucket(CompanyOwned):
+    """Ticket figures per local day and scope, kept by a PostgreSQL trigger on
+    tickets_ticket (migration 0007, docs/metrics.md): counters (bucket 0) "created" (by
+    creation day; company and current queue), "resolved" and "reopened"; histograms
+    "resolution", "handling" (by resolution day) and "queue_wait" (by assignment day) of
+    the ticket's current state, in wall-clock seconds."""
+
+    day = models.DateField()
+    scope = models.CharField(max_length=10, choices=RollupScope.choices)
+    scope_id = models.BigIntegerField(default=0)
+    metric = models.CharField(max_length=20)
+    bucket = models.PositiveSmallIntegerField()
+    n = models.IntegerField(default=0)
+    total = models.FloatField(default=0.0)
+    lo = models.FloatField(default=0.0)
+    hi = models.FloatField(default=0.0)
+
+    class Meta:
+        verbose_name = _("ticket bucket")
+        verbose_name_plural = _("ticket buckets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "day", "scope", "scope_id", "metric", "bucket"],
+                name="metrics_ticketbucket_key",
+            )
+        ]

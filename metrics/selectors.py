@@ -28,11 +28,15 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    IntegerField,
+    Max,
+    Min,
     Q,
     QuerySet,
     Sum,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import (
     Coalesce,
     ExtractHour,
@@ -46,10 +50,20 @@ from integrations.base import Direction, SenderType
 from integrations.models import LogEntry, LogLevel, WebhookEvent, WebhookStatus
 from tenants.models import Company, Membership
 from tickets.models import ACTIVE_STATUSES, Queue, Ticket
-from tickets.services.hours import business_seconds_between
+from tickets.services.hours import DAY_KEYS, business_seconds_between, hours_for
 
+from . import rollups
 from .filters import MetricsFilter
-from .models import ResponderType, ResponseTime
+from .models import (
+    AgentTicketDay,
+    ContactDay,
+    MessageVolume,
+    ResponderType,
+    ResponseTime,
+    ResponseTimeBucket,
+    RollupScope,
+    TicketBucket,
+)
 
 # LogEntry.source the AI attendant writes for each reservation it makes (docs/metrics.md).
 AI_RESERVATION_SOURCE = "reservation"
@@ -250,10 +264,15 @@ BOT = Q(responder_type=ResponderType.BOT)
 
 
 def _rt_stats(
-    company: Company, f: MetricsFilter, group_by: str | None
+    company: Company,
+    f: MetricsFilter,
+    group_by: str | None,
+    shared: dict[str, Any] | None = None,
 ) -> dict[Any, dict[str, Stats]]:
     """First response (agents, from the queue), reply time (agents) and, ungrouped, the
     bot's reply time; per agent also first response from assignment. One query."""
+    if use_rollups(f):
+        return _rt_stats_rollup(company, f, group_by, shared)
     reply, from_queue, from_assignment = _rt_fields(f)
     first_agent = AGENT & Q(is_first_agent=True)
     metrics: dict[str, tuple[str, Q]] = {
@@ -268,6 +287,105 @@ def _rt_stats(
         qs = qs.annotate(_agent_first=Coalesce(F(from_assignment), F(from_queue), F(reply)))
         metrics["agent_first_response"] = ("_agent_first", first_agent)
     return _grouped_stats(qs, metrics, group_by)
+
+
+# --- roll-ups (metrics.rollups): the unfiltered figures --------------------------------
+
+
+def _tuples(qs: QuerySet) -> list[tuple]:
+    """The rows of a values_list() queryset. On PostgreSQL straight from the cursor: the
+    roll-up reads return thousands of small rows and need none of Django's per-row
+    converters (dates, ints and floats come back typed); elsewhere through the ORM."""
+    if connection.vendor != "postgresql":
+        return list(qs)
+    sql, params = qs.query.get_compiler(using=qs.db).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def use_rollups(f: MetricsFilter) -> bool:
+    """Whether the figures come from the roll-ups: periods are whole local days, and the
+    roll-ups are kept per company, agent (replies) and queue (replies), not per tag,
+    status or channel, nor per the ticket's *current* agent/queue that the message
+    filters use. Filtered views read the source rows (exact, and narrower)."""
+    return not (f.agent_id or f.queue_id or f.tag or f.channel or f.status)
+
+
+def _day_range(f: MetricsFilter) -> dict[str, Any]:
+    days = f.days
+    return {"day__gte": days[0], "day__lte": days[-1]}
+
+
+def _rt_histograms(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> dict[tuple[str, int, str], rollups.Histogram]:
+    """(scope, scope id, figure) -> histogram over the period, in the filter's mode (the
+    counters are stored in both). One grouped query per request."""
+    shared = {} if shared is None else shared
+    if "rt_hist" not in shared:
+        out: dict[tuple[str, int, str], rollups.Histogram] = defaultdict(rollups.Histogram)
+        rows = (
+            ResponseTimeBucket.objects.for_company(company)
+            .filter(**_day_range(f))
+            .filter(business=f.business_hours)
+            .values("scope", "scope_id", "metric", "bucket")
+            .annotate(n=Sum("n"), total=Sum("total"), lo=Min("lo"), hi=Max("hi"))
+            .values_list("scope", "scope_id", "metric", "bucket", "n", "total", "lo", "hi")
+            .order_by()
+        )
+        for scope, scope_id, metric, bucket, n, total, lo, hi in _tuples(rows):
+            out[(scope, scope_id, metric)].add(bucket, n, total, lo, hi)
+        shared["rt_hist"] = out
+    return shared["rt_hist"]
+
+
+_ROLLUP_FIGURES = {
+    # stats name -> roll-up figure, per grouping
+    None: {"first_response": "first", "reply": "reply", "bot_reply": "bot_reply"},
+    "responder_id": {"reply": "reply", "agent_first_response": "agent_first"},
+    "queue_id": {"first_response": "first", "reply": "reply"},
+}
+_ROLLUP_SCOPES = {
+    None: RollupScope.COMPANY,
+    "responder_id": RollupScope.AGENT,
+    "queue_id": RollupScope.QUEUE,
+}
+
+
+def _rt_stats_rollup(
+    company: Company, f: MetricsFilter, group_by: str | None, shared: dict[str, Any] | None = None
+) -> dict[Any, dict[str, Stats]]:
+    hist = _rt_histograms(company, f, shared)
+    scope, figures = _ROLLUP_SCOPES[group_by], _ROLLUP_FIGURES[group_by]
+    out: dict[Any, dict[str, Stats]] = defaultdict(dict)
+    groups = {key[1] for key in hist if key[0] == scope}
+    for group in groups:
+        key_group = None if group_by is None else group
+        for name, figure in figures.items():
+            h = hist.get((scope, group, figure))
+            out[key_group][name] = h.stats() if h is not None else _empty_stats()
+    return out
+
+
+def _rt_counts_rollup(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None
+) -> dict[str, int]:
+    hist = _rt_histograms(company, f, shared)
+
+    def n(figure: str) -> int:
+        h = hist.get((RollupScope.COMPANY, 0, figure))
+        return h.n if h is not None else 0
+
+    # Counters, not histograms: a row counts whatever its business-hours value.
+    agent_firsts, bot_firsts = n("first_any_agent"), n("first_any_bot")
+    bot_replies = n("reply_any_bot")
+    return {
+        "replies": n("reply_any_agent") + bot_replies,
+        "bot_replies": bot_replies,
+        "firsts": agent_firsts + bot_firsts,
+        "bot_firsts": bot_firsts,
+    }
 
 
 # --- ticket durations ------------------------------------------------------------------
@@ -352,6 +470,8 @@ def _ticket_samples(
 def _ticket_stats(
     company: Company, f: MetricsFilter, group_by: str | None, shared: dict[str, Any] | None = None
 ) -> dict[Any, dict[str, Stats]]:
+    if use_ticket_rollups(f) and _wall_clock_equals_business(company, f, shared):
+        return _ticket_rollup(company, f, shared)["stats"][group_by]
     qs = _ticket_duration_rows(company, f)
     if f.business_hours or not _use_sql_percentiles():
         samples: dict[Any, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -389,6 +509,72 @@ def _ticket_stats(
     return _grouped_stats(qs, specs, group_by)
 
 
+def _wall_clock_equals_business(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> bool:
+    """True in wall-clock mode, and in business-hours mode when neither the company nor
+    any of its queues has hours (always open: business seconds are calendar seconds)."""
+    if not f.business_hours:
+        return True
+    shared = {} if shared is None else shared
+    if "always_open" not in shared:
+        queue_hours = Queue.objects.for_company(company).values_list("business_hours", flat=True)
+        shared["always_open"] = not any(
+            any(day in (hours or {}) for day in DAY_KEYS)
+            for hours in [hours_for(company), *queue_hours]
+        )
+    return bool(shared["always_open"])
+
+
+_TICKET_SCOPES: dict[str, str | None] = {
+    RollupScope.COMPANY: None,
+    RollupScope.AGENT: "assignee_id",
+    RollupScope.QUEUE: "queue_id",
+}
+TICKET_COUNTERS = ("created", "resolved", "reopened")
+
+
+def use_ticket_rollups(f: MetricsFilter) -> bool:
+    """The ticket figures come from metrics_ticketbucket (kept by a PostgreSQL trigger,
+    migration 0008) when the view is unfiltered and no business hours apply."""
+    return connection.vendor == "postgresql" and use_rollups(f)
+
+
+def _ticket_rollup(company: Company, f: MetricsFilter, shared: dict[str, Any] | None) -> Any:
+    """{"stats": {grouping: {group: {figure: Stats}}}, "counts": {(scope, id, name): n}}
+    over the period: one grouped query per request."""
+    shared = {} if shared is None else shared
+    if "tk_rollup" in shared:
+        return shared["tk_rollup"]
+    hist: dict[tuple[str, int, str], rollups.Histogram] = defaultdict(rollups.Histogram)
+    counts: dict[tuple[str, int, str], int] = defaultdict(int)
+    for r in _tuples(
+        TicketBucket.objects.for_company(company)
+        .filter(**_day_range(f))
+        .values("scope", "scope_id", "metric", "bucket")
+        .annotate(n=Sum("n"), total=Sum("total"), lo=Min("lo"), hi=Max("hi"))
+        .values_list("scope", "scope_id", "metric", "bucket", "n", "total", "lo", "hi")
+        .order_by()
+    ):
+        scope, scope_id, metric, bucket, n, total, lo, hi = r
+        if metric in TICKET_COUNTERS:
+            counts[(scope, scope_id, metric)] += n
+        elif n > 0:
+            hist[(scope, scope_id, metric)].add(bucket, n, total, lo, hi)
+    stats: dict[str | None, dict[Any, dict[str, Stats]]] = {
+        grouping: defaultdict(dict) for grouping in _TICKET_SCOPES.values()
+    }
+    for (scope, scope_id, metric), h in hist.items():
+        grouping = _TICKET_SCOPES[scope]
+        stats[grouping][None if grouping is None else scope_id][metric] = h.stats()
+    for per_group in stats.values():
+        for figures in per_group.values():
+            for name in TICKET_DURATIONS:
+                figures.setdefault(name, _empty_stats())
+    shared["tk_rollup"] = {"stats": stats, "counts": counts}
+    return shared["tk_rollup"]
+
+
 # --- the figures -----------------------------------------------------------------------
 
 
@@ -413,6 +599,14 @@ def message_rollup(
     """Messages of the period counted by local day, local hour, direction and sender
     type: one scan feeds the daily and hourly volumes, the heatmap and the totals."""
     shared = {} if shared is None else shared
+    if "rollup" not in shared and use_rollups(f):
+        shared["rollup"] = list(
+            MessageVolume.objects.for_company(company)
+            .filter(**_day_range(f))
+            .values("day", "direction", "sender_type", hr=F("hour"))
+            .annotate(n=Sum("n"))
+            .order_by()
+        )
     if "rollup" not in shared:
         tz = company.tzinfo
         shared["rollup"] = list(
@@ -433,7 +627,7 @@ def _period_stats(
     """Ungrouped response-time and ticket-duration stats, computed once per request."""
     shared = {} if shared is None else shared
     if "rt" not in shared:
-        shared["rt"] = _rt_stats(company, f, None).get(None, {})
+        shared["rt"] = _rt_stats(company, f, None, shared).get(None, {})
         shared["tk"] = _ticket_stats(company, f, None, shared).get(None, {})
     return shared["rt"], shared["tk"]
 
@@ -467,29 +661,41 @@ def totals(
     created = Q(created_at__gte=f.start, created_at__lt=f.end)
     resolved = Q(resolved_at__gte=f.start, resolved_at__lt=f.end)
     reopened = Q(reopened_at__gte=f.start, reopened_at__lt=f.end)
-    tickets = (
-        tickets_qs(company, f)
-        .filter(created | resolved | reopened)
-        .aggregate(
-            created=Count("pk", filter=created),
-            resolved=Count("pk", filter=resolved),
-            reopened=Count("pk", filter=reopened),
+    if use_ticket_rollups(f):
+        counts = _ticket_rollup(company, f, shared)["counts"]
+        tickets = {name: counts[(RollupScope.COMPANY, 0, name)] for name in TICKET_COUNTERS}
+    else:
+        tickets = (
+            tickets_qs(company, f)
+            .filter(created | resolved | reopened)
+            .aggregate(
+                created=Count("pk", filter=created),
+                resolved=Count("pk", filter=resolved),
+                reopened=Count("pk", filter=reopened),
+            )
         )
-    )
     by_kind: dict[str, int] = defaultdict(int)
     for row in message_rollup(company, f, shared):
         by_kind[f"{row['direction']}_{row['sender_type']}"] += row["n"]
-    unique_contacts = (
-        messages_qs(company, f)
-        .filter(direction=Direction.INBOUND)
-        .aggregate(n=Count("conversation__contact_id", distinct=True))["n"]
-    )
-    rt_counts = response_times_qs(company, f).aggregate(
-        replies=Count("pk"),
-        bot_replies=Count("pk", filter=BOT),
-        firsts=Count("pk", filter=Q(is_first=True)),
-        bot_firsts=Count("pk", filter=Q(is_first=True) & BOT),
-    )
+    if use_rollups(f):
+        unique_contacts = (
+            ContactDay.objects.for_company(company)
+            .filter(**_day_range(f))
+            .aggregate(n=Count("contact_id", distinct=True))["n"]
+        )
+        rt_counts = _rt_counts_rollup(company, f, shared)
+    else:
+        unique_contacts = (
+            messages_qs(company, f)
+            .filter(direction=Direction.INBOUND)
+            .aggregate(n=Count("conversation__contact_id", distinct=True))["n"]
+        )
+        rt_counts = response_times_qs(company, f).aggregate(
+            replies=Count("pk"),
+            bot_replies=Count("pk", filter=BOT),
+            firsts=Count("pk", filter=Q(is_first=True)),
+            bot_firsts=Count("pk", filter=Q(is_first=True) & BOT),
+        )
     rt, tk = _period_stats(company, f, shared)
     reservations = (
         LogEntry.objects.for_company(company)
@@ -537,7 +743,6 @@ def timeseries(
 ) -> dict[str, Any]:
     """Per-day volume (in/out) and response-time trend (agents), per-hour volume
     (customer messages)."""
-    tz = company.tzinfo
     shared = {} if shared is None else shared
     daily: dict[str, dict[str, Any]] = {
         d.isoformat(): {
@@ -553,16 +758,7 @@ def timeseries(
         key = row["day"].isoformat()
         if key in daily:
             daily[key][row["direction"]] += row["n"]
-    reply, from_queue, _ = _rt_fields(f)
-    rt = response_times_qs(company, f).annotate(day=TruncDate("answered_at", tzinfo=tz))
-    trend = _grouped_stats(
-        rt,
-        {
-            "first_response_p50": (from_queue, AGENT & Q(is_first_agent=True)),
-            "reply_p50": (reply, AGENT),
-        },
-        "day",
-    )
+    trend = _trend(company, f)
     for day, per in trend.items():
         if day is not None and day.isoformat() in daily:
             for metric, stats in per.items():
@@ -570,6 +766,34 @@ def timeseries(
     heat = heatmap(company, f, shared)
     hourly = [{"hour": h, "count": sum(heat["cells"][d][h] for d in range(7))} for h in range(24)]
     return {"daily": list(daily.values()), "hourly": hourly}
+
+
+def _trend(company: Company, f: MetricsFilter) -> dict[Any, dict[str, Stats]]:
+    """Per local day: agents' first response (from the queue) and reply time."""
+    if use_rollups(f):
+        hist: dict[Any, dict[str, rollups.Histogram]] = defaultdict(
+            lambda: defaultdict(rollups.Histogram)
+        )
+        names = {"first": "first_response_p50", "reply": "reply_p50"}
+        for r in _tuples(
+            ResponseTimeBucket.objects.for_company(company)
+            .filter(**_day_range(f))
+            .filter(business=f.business_hours, scope=RollupScope.COMPANY, metric__in=names)
+            .values_list("day", "metric", "bucket", "n", "total", "lo", "hi")
+        ):
+            day, metric, bucket, n, total, lo, hi = r
+            hist[day][names[metric]].add(bucket, n, total, lo, hi)
+        return {day: {k: h.stats() for k, h in per.items()} for day, per in hist.items()}
+    reply, from_queue, _ = _rt_fields(f)
+    rt = response_times_qs(company, f).annotate(day=TruncDate("answered_at", tzinfo=company.tzinfo))
+    return _grouped_stats(
+        rt,
+        {
+            "first_response_p50": (from_queue, AGENT & Q(is_first_agent=True)),
+            "reply_p50": (reply, AGENT),
+        },
+        "day",
+    )
 
 
 def heatmap(
@@ -596,6 +820,54 @@ def agent_table(
     )
     if f.agent_id:
         members = members.filter(user_id=f.agent_id)
+    sent = _agent_sent_rollup(company, f) if use_rollups(f) else _agent_sent(company, f)
+    rt = _rt_stats(company, f, "responder_id", shared)
+    tk = _ticket_stats(company, f, "assignee_id", shared)
+    rows = []
+    seen: set[int] = set()
+    for m in members:
+        seen.add(m.user_id)
+        if not m.is_active and m.user_id not in sent and m.user_id not in rt:
+            continue
+        rows.append(_agent_row(m.user_id, m.user.display_name, m.user.email, sent, rt, tk))
+    return rows
+
+
+def _agent_sent_rollup(company: Company, f: MetricsFilter) -> dict[int, dict[str, int]]:
+    """Per agent: messages sent, distinct tickets, activity slots (roll-ups). A 15-minute
+    slot lies in one local hour (time-zone offsets are multiples of 15 minutes)."""
+    sent: dict[int, dict[str, int]] = {}
+    # Bits set in the 4-bit quarters mask (one row per agent, local day and hour).
+    bits = RawSQL(
+        "(quarters & 1) + ((quarters >> 1) & 1) + ((quarters >> 2) & 1) + ((quarters >> 3) & 1)",
+        [],
+        output_field=IntegerField(),
+    )
+    for row in (
+        MessageVolume.objects.for_company(company)
+        .filter(**_day_range(f), direction=Direction.OUTBOUND, sender_type=SenderType.AGENT)
+        .exclude(sender_user_id=0)
+        .values("sender_user_id")
+        .annotate(messages=Sum("n"), slots=Sum(bits))
+        .order_by()
+    ):
+        sent[row["sender_user_id"]] = {
+            "messages": row["messages"],
+            "tickets": 0,
+            "slots": row["slots"],
+        }
+    for row in (
+        AgentTicketDay.objects.for_company(company)
+        .filter(**_day_range(f), agent_id__in=list(sent))
+        .values("agent_id")
+        .annotate(tickets=Count("ticket_id", distinct=True))
+        .order_by()
+    ):
+        sent[row["agent_id"]]["tickets"] = row["tickets"]
+    return sent
+
+
+def _agent_sent(company: Company, f: MetricsFilter) -> dict[int, dict[str, int]]:
     sent: dict[int, dict[str, int]] = {}
     # Messages an agent sent, whoever the ticket is assigned to now.
     sent_qs = messages_qs(company, replace(f, agent_id=None)).filter(
@@ -617,16 +889,7 @@ def agent_table(
             "tickets": row["tickets"],
             "slots": row["slots"],
         }
-    rt = _rt_stats(company, f, "responder_id")
-    tk = _ticket_stats(company, f, "assignee_id", shared)
-    rows = []
-    seen: set[int] = set()
-    for m in members:
-        seen.add(m.user_id)
-        if not m.is_active and m.user_id not in sent and m.user_id not in rt:
-            continue
-        rows.append(_agent_row(m.user_id, m.user.display_name, m.user.email, sent, rt, tk))
-    return rows
+    return sent
 
 
 def _agent_row(
@@ -666,15 +929,19 @@ def queue_table(
     queues = list(Queue.objects.for_company(company).order_by("order", "name"))
     if f.queue_id:
         queues = [q for q in queues if q.pk == f.queue_id]
-    created = {
-        row["queue_id"]: row["n"]
-        for row in tickets_qs(company, f)
-        .filter(created_at__gte=f.start, created_at__lt=f.end)
-        .values("queue_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    }
-    rt = _rt_stats(company, f, "queue_id")
+    if use_ticket_rollups(f):
+        counts = _ticket_rollup(company, f, shared)["counts"]
+        created = {q.pk: counts.get((RollupScope.QUEUE, q.pk, "created"), 0) for q in queues}
+    else:
+        created = {
+            row["queue_id"]: row["n"]
+            for row in tickets_qs(company, f)
+            .filter(created_at__gte=f.start, created_at__lt=f.end)
+            .values("queue_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        }
+    rt = _rt_stats(company, f, "queue_id", shared)
     tk = _ticket_stats(company, f, "queue_id", shared)
     rows = []
     for q in queues:
@@ -712,10 +979,57 @@ def dashboard(company: Company, f: MetricsFilter) -> dict[str, Any]:
 # --- per-ticket rows (CSV) ---------------------------------------------------------------
 
 
-def ticket_rows(company: Company, f: MetricsFilter, chunk_size: int = 2000) -> Iterator[dict]:
-    """Tickets created or resolved in the period, one dict each, streamed. First response
-    is the first agent reply of the ticket's latest cycle (from its queue); "answered
-    first by AI" whether the bot gave that cycle's first reply."""
+TICKET_ROW_FIELDS = (
+    "pk",
+    "number",
+    "status",
+    "priority",
+    "created_at",
+    "reopened_at",
+    "resolved_at",
+    "assigned_at",
+    "queued_at",
+    "queue_id",
+    "queue__name",
+    "assignee_id",
+    "assignee__email",
+    "conversation__integration__kind",
+    "contact__name",
+    "contact__phone",
+    "reopen_count",
+    "tags",
+    "_first",
+    "_bot_first",
+)
+
+
+def _keyset_pages(qs: QuerySet, key: str, first_page: int, page: int) -> Iterator[dict]:
+    """Rows of ``qs`` in (``key``, pk) order, fetched in pages that start after the last
+    row seen (keyset pagination): each page is a short index range scan, so the first
+    rows leave at once and no cursor stays open while the client reads."""
+    size, last = first_page, None
+    while True:
+        chunk = qs
+        if last is not None:
+            chunk = chunk.filter(
+                Q(**{f"{key}__gt": last[0]}) | Q(**{key: last[0], "pk__gt": last[1]})
+            )
+        rows = list(chunk.order_by(key, "pk")[:size])
+        yield from rows
+        if len(rows) < size:
+            return
+        last = (rows[-1][key], rows[-1]["pk"])
+        size = page
+
+
+def ticket_rows(
+    company: Company, f: MetricsFilter, chunk_size: int = 2000, first_page: int = 100
+) -> Iterator[dict]:
+    """Tickets created or resolved in the period, one dict each, streamed: those created
+    in the period by creation time, then the older ones resolved in the period by
+    resolution time. First response is the first agent reply of the ticket's latest
+    cycle (from its queue); "answered first by AI" whether the bot gave that cycle's
+    first reply."""
     from django.db.models import OuterRef, Subquery
 
     _, from_queue, _ = _rt_fields(f)
@@ -732,63 +1046,42 @@ def ticket_rows(company: Company, f: MetricsFilter, chunk_size: int = 2000) -> I
         .filter(ticket=OuterRef("pk"), is_first=True, responder_type=ResponderType.BOT)
         .order_by("-cycle")
     )
-    qs = (
-        tickets_qs(company, f)
-        .filter(
-            Q(created_at__gte=f.start, created_at__lt=f.end)
-            | Q(resolved_at__gte=f.start, resolved_at__lt=f.end)
-        )
-        .annotate(
-            _first=Subquery(first_rt.values(from_queue)[:1]),
-            _bot_first=Subquery(bot_first_rt.values("pk")[:1]),
-        )
-        .values(
-            "pk",
-            "number",
-            "status",
-            "priority",
-            "created_at",
-            "reopened_at",
-            "resolved_at",
-            "assigned_at",
-            "queued_at",
-            "queue_id",
-            "queue__name",
-            "assignee_id",
-            "assignee__email",
-            "conversation__integration__kind",
-            "contact__name",
-            "contact__phone",
-            "reopen_count",
-            "tags",
-            "_first",
-            "_bot_first",
-        )
-        # Primary-key order: a fast-start plan, so the first row streams at once
-        # (sorting by number would evaluate every row before the first byte).
-        .order_by("pk")
+    base = tickets_qs(company, f).annotate(
+        _first=Subquery(first_rt.values(from_queue)[:1]),
+        _bot_first=Subquery(bot_first_rt.values("pk")[:1]),
     )
+    # Two index range scans ((company, created_at) and (company, resolved_at)) instead of
+    # one OR that must collect every matching ticket before the first row can leave.
+    created = base.filter(created_at__gte=f.start, created_at__lt=f.end).values(*TICKET_ROW_FIELDS)
+    resolved_earlier = base.filter(
+        resolved_at__gte=f.start, resolved_at__lt=f.end, created_at__lt=f.start
+    ).values(*TICKET_ROW_FIELDS)
     queues = {q.pk: q for q in Queue.objects.for_company(company)} if f.business_hours else {}
-    for row in qs.iterator(chunk_size=chunk_size):
-        durations = ticket_durations(company, row, f, queues)
-        yield {
-            "number": row["number"],
-            "status": row["status"],
-            "priority": row["priority"],
-            "queue": row["queue__name"] or "",
-            "assignee": row["assignee__email"] or "",
-            "channel": row["conversation__integration__kind"] or "",
-            "contact": row["contact__name"] or row["contact__phone"] or "",
-            "tags": ",".join(row["tags"] or []),
-            "created_at": row["created_at"],
-            "resolved_at": row["resolved_at"],
-            "reopen_count": row["reopen_count"],
-            "first_response_seconds": row["_first"],
-            "answered_first_by_ai": row["_bot_first"] is not None,
-            "resolution_seconds": durations["resolution"],
-            "handling_seconds": durations["handling"],
-            "queue_wait_seconds": durations["queue_wait"],
-        }
+    parts = (
+        _keyset_pages(created, "created_at", first_page, chunk_size),
+        _keyset_pages(resolved_earlier, "resolved_at", first_page, chunk_size),
+    )
+    for part in parts:
+        for row in part:
+            durations = ticket_durations(company, row, f, queues)
+            yield {
+                "number": row["number"],
+                "status": row["status"],
+                "priority": row["priority"],
+                "queue": row["queue__name"] or "",
+                "assignee": row["assignee__email"] or "",
+                "channel": row["conversation__integration__kind"] or "",
+                "contact": row["contact__name"] or row["contact__phone"] or "",
+                "tags": ",".join(row["tags"] or []),
+                "created_at": row["created_at"],
+                "resolved_at": row["resolved_at"],
+                "reopen_count": row["reopen_count"],
+                "first_response_seconds": row["_first"],
+                "answered_first_by_ai": row["_bot_first"] is not None,
+                "resolution_seconds": durations["resolution"],
+                "handling_seconds": durations["handling"],
+                "queue_wait_seconds": durations["queue_wait"],
+            }
 
 
 # --- clients, logs, global ---------------------------------------------------------------

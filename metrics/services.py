@@ -8,19 +8,23 @@ in ``MessageContext.extra["waiting_since"]`` (docs/contracts.md).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING
+import zoneinfo
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 
+from django.db import connection, transaction
 from django.db.models import Q
 
 from integrations.base import Direction, SenderType
 from tickets.services.hours import business_seconds_between
 
+from . import rollups
 from .models import ResponderType, ResponseTime
 
 if TYPE_CHECKING:
     from conversations.hooks import MessageContext
     from conversations.models import Message
+    from tenants.models import Company
     from tickets.models import Ticket
 
 _MISSING = object()
@@ -124,6 +128,87 @@ def response_time_record(message: Message, context: MessageContext) -> ResponseT
     return row
 
 
+def _company_tz(message: Message, ticket: Ticket | None) -> Any:
+    """The company's time zone from an already loaded company; None on PostgreSQL when
+    none is loaded (the roll-up statement then reads it itself: no extra query on the
+    webhook path); a query elsewhere."""
+    for obj in (ticket, message):
+        if obj is not None and "company" in obj._state.fields_cache:
+            return obj.company.tzinfo
+    if connection.vendor == "postgresql":
+        return None
+    from tenants.models import Company
+
+    return zoneinfo.ZoneInfo(
+        Company.objects.values_list("timezone", flat=True).get(pk=message.company_id)
+    )
+
+
 def record_on_message_stored(message: Message, context: MessageContext) -> None:
-    """The ``message_stored`` hook (registered in MetricsConfig.ready)."""
-    response_time_record(message, context)
+    """The ``message_stored`` hook (registered in MetricsConfig.ready): records the
+    response time the message ends, if any, then adds the message (and that response
+    time) to the roll-ups -- one extra SQL statement on PostgreSQL (metrics.rollups)."""
+    row = response_time_record(message, context)
+    statements = rollups.message_statements(message, _company_tz(message, context.ticket))
+    if row is not None:
+        # Recording read ticket.company: its time zone is at hand.
+        statements += rollups.response_time_statements(row, row.ticket.company.tzinfo)
+    rollups.execute(statements)
+
+
+def rollups_rebuild(*, company: Company, since: date | None = None) -> dict[str, int]:
+    """Rebuild the company's roll-ups from the source rows (from local day ``since`` on,
+    else all): after a bulk import that bypassed the services, a changed time zone, or to
+    build them on an existing install. Concurrent writes wait for it (metrics.rollups)."""
+    return rollups.rebuild(company, first_day=since)
+
+
+def business_hours_recompute(
+    *, company: Company, since: date | None = None, batch_size: int = 2000
+) -> int:
+    """Recompute ``business_seconds*`` of the company's response times answered from
+    local day ``since`` on (else all) with the hours in force NOW, then rebuild the
+    response-time histograms of those days, in one transaction: the screen, the API and
+    the CSV switch to the new figures together. Returns the number of rows updated.
+
+    Run after a company or queue changes its hours when the past should be re-counted
+    (docs/metrics.md); without it, past rows keep the hours in force when recorded."""
+    from tickets.models import Queue
+
+    queues = {q.pk: q for q in Queue.objects.for_company(company)}
+    rows = ResponseTime.objects.for_company(company).order_by("pk")
+    if since is not None:
+        start = datetime.combine(since, time(0), tzinfo=company.tzinfo)
+        rows = rows.filter(answered_at__gte=start)
+    updated = 0
+    with transaction.atomic():
+        batch: list[ResponseTime] = []
+        for rt in rows.iterator(chunk_size=batch_size):
+            queue = queues.get(rt.queue_id) if rt.queue_id else None
+            end = rt.answered_at
+            rt.business_seconds = business_seconds_between(company, rt.waited_since, end, queue)
+            if rt.seconds_from_queue is not None:
+                start_q = end - timedelta(seconds=rt.seconds_from_queue)
+                rt.business_seconds_from_queue = business_seconds_between(
+                    company, start_q, end, queue
+                )
+            if rt.seconds_from_assignment is not None:
+                start_a = end - timedelta(seconds=rt.seconds_from_assignment)
+                rt.business_seconds_from_assignment = business_seconds_between(
+                    company, start_a, end, queue
+                )
+            batch.append(rt)
+            if len(batch) >= batch_size:
+                updated += _save_business(batch)
+        updated += _save_business(batch)
+        rollups.rebuild(company, first_day=since, messages=False)
+    return updated
+
+
+def _save_business(batch: list[ResponseTime]) -> int:
+    n = ResponseTime.objects.bulk_update(
+        batch,
+        ["business_seconds", "business_seconds_from_queue", "business_seconds_from_assignment"],
+    )
+    batch.clear()
+    return n
