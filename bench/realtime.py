@@ -133,7 +133,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-SERVER = {"kind": "uvicorn"}
+SERVER = {"kind": "uvicorn", "workers": "1"}
 
 
 def server_argv(port: int) -> list[str]:
@@ -150,6 +150,8 @@ def server_argv(port: int) -> list[str]:
         "--log-level",
         "warning",
         "--no-access-log",
+        "--workers",
+        SERVER["workers"],
         "--loop",
         "uvloop",
         "--http",
@@ -397,6 +399,7 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--server", choices=("uvicorn", "daphne"), default="uvicorn")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn processes")
     parser.add_argument("--rate", type=float, default=100.0, help="webhooks per second")
     parser.add_argument(
         "--duration", type=float, default=20.0, help="seconds of load (capped at 60)"
@@ -413,6 +416,7 @@ def main() -> None:
     parser.add_argument("--layers", default="pubsub,core", help="comma-separated: pubsub, core")
     args = parser.parse_args()
     SERVER["kind"] = args.server
+    SERVER["workers"] = str(args.workers)
     args.duration = min(args.duration, 60.0)
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: the bench uses the real services.")
