@@ -18,10 +18,12 @@ import functools
 import json
 import logging
 import os
+import queue
 import threading
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 from channels.layers import get_channel_layer
@@ -277,7 +279,9 @@ atexit.register(_publisher.flush, 2.0)
 
 def flush(timeout: float = 5.0) -> bool:
     """Wait (at most ``timeout`` s) until the events published so far left this process."""
-    return _publisher.flush(timeout)
+    deadline = time.monotonic() + timeout
+    done = _events.flush(timeout)
+    return _publisher.flush(max(0.0, deadline - time.monotonic())) and done
 
 
 def _encode(payload: dict[str, Any]) -> str:
@@ -538,61 +542,190 @@ def _counts_for(
 # --- the publishing API every service calls --------------------------------------------
 
 
-def _publish(company_id: int, ticket_id: int, event: str, extra: dict[str, Any]) -> None:
-    """Runs after commit: load the ticket as committed, work out who may see it (and who
-    could see it before and no longer can), sequence, log and send."""
-    row = _load_row(company_id, ticket_id)
-    if row is None:
-        return
-    queue_id, assignee_id = row["queue"], row["assignee"]
-    groups = ticket_audience(
-        company_id, ticket_id=ticket_id, queue_id=queue_id, assignee_id=assignee_id
-    )
-    client = _redis()
-    audience_key = _key(company_id, "aud")
-    now_seen = f"{queue_id or 0}:{assignee_id or 0}"
-    before: str | None
-    try:
-        before = str(client.hget(audience_key, str(ticket_id)) or "") or None
-    except redis.RedisError:
-        before = None
-    gone: list[str] = []
-    old_assignee = 0
-    if "previous_queue" in extra or "previous_assignee" in extra:
-        # The service said where the ticket was (ticket_transfer/ticket_assign do).
-        before = "{}:{}".format(
-            extra.get("previous_queue", queue_id) or 0,
-            extra.get("previous_assignee", assignee_id) or 0,
-        )
-    if before and before != now_seen:
-        old_queue, old_assignee = (int(x) for x in before.split(":"))
-        old = ticket_audience(
-            company_id, ticket_id=ticket_id, queue_id=old_queue, assignee_id=old_assignee
-        )
-        gone = [g for g in old if g not in groups]
+class _Item(NamedTuple):
+    company_id: int
+    ticket_id: int
+    event: str
+    extra: dict[str, Any]
 
-    payload: dict[str, Any] = {"type": event, "ticket": row, **extra}
-    queues, mine = _counts(company_id, [assignee_id or 0, old_assignee])
+
+def _publish(company_id: int, ticket_id: int, event: str, extra: dict[str, Any]) -> None:
+    """Publish one event now (see ``_publish_batch``)."""
+    _publish_batch([_Item(company_id, ticket_id, event, extra)])
+
+
+def _load_rows(company_id: int, ticket_ids: set[int]) -> dict[int, dict[str, Any]]:
+    rows: dict[int, dict[str, Any]] = {}
+    for ticket_id in ticket_ids:  # usually one or two; see _load_row
+        row = _load_row(company_id, ticket_id)
+        if row is not None:
+            rows[ticket_id] = row
+    return rows
+
+
+def _publish_batch(items: list[_Item]) -> None:
+    """Runs after commit, for one or more events in the order they were committed: load
+    the tickets as committed, work out who may see each (and who could see it before and
+    no longer can), sequence, log and send.
+
+    A batch costs one row query per ticket, one counts query per company and three Redis
+    round trips (audiences, sequence + log, publish) however many events it holds: under
+    load the publisher thread drains what accumulated while it worked."""
+    by_company: dict[int, set[int]] = {}
+    for item in items:
+        by_company.setdefault(item.company_id, set()).add(item.ticket_id)
+    rows = {
+        (company_id, ticket_id): row
+        for company_id, ticket_ids in by_company.items()
+        for ticket_id, row in _load_rows(company_id, ticket_ids).items()
+    }
+    items = [item for item in items if (item.company_id, item.ticket_id) in rows]
+    if not items:
+        return
+    client = _redis()
+    keys = list(dict.fromkeys((item.company_id, item.ticket_id) for item in items))
     try:
-        seq = _append(company_id, {"groups": groups, "gone": gone, "payload": payload})
         pipe = client.pipeline(transaction=False)
-        pipe.hset(audience_key, str(ticket_id), now_seen)
-        pipe.expire(audience_key, 30 * 24 * 3600)
-        pipe.execute()
+        for company_id, ticket_id in keys:
+            pipe.hget(_key(company_id, "aud"), str(ticket_id))
+        stored = dict(zip(keys, pipe.execute(), strict=True))
+    except redis.RedisError:
+        stored = {}
+    # Who could see each ticket before: Redis for the first event of a ticket in this
+    # batch, then what the previous event of the batch left.
+    seen: dict[tuple[int, int], str | None] = {
+        k: (str(v) if v else None) for k, v in stored.items()
+    }
+    planned = []
+    done: set[tuple[int, int]] = set()
+    users: dict[int, set[int]] = {company_id: set() for company_id in by_company}
+    for item in items:
+        company_id, ticket_id, extra = item.company_id, item.ticket_id, item.extra
+        row = rows[(company_id, ticket_id)]
+        queue_id, assignee_id = row["queue"], row["assignee"]
+        groups = ticket_audience(
+            company_id, ticket_id=ticket_id, queue_id=queue_id, assignee_id=assignee_id
+        )
+        now_seen = f"{queue_id or 0}:{assignee_id or 0}"
+        before = seen.get((company_id, ticket_id))
+        first = (company_id, ticket_id) not in done
+        done.add((company_id, ticket_id))
+        if first and ("previous_queue" in extra or "previous_assignee" in extra):
+            # The service said where the ticket was (ticket_transfer/ticket_assign do);
+            # later in a batch the previous event already moved the audience.
+            before = "{}:{}".format(
+                extra.get("previous_queue", queue_id) or 0,
+                extra.get("previous_assignee", assignee_id) or 0,
+            )
+        gone: list[str] = []
+        old_assignee = 0
+        if before and before != now_seen:
+            old_queue, old_assignee = (int(x) for x in before.split(":"))
+            old = ticket_audience(
+                company_id, ticket_id=ticket_id, queue_id=old_queue, assignee_id=old_assignee
+            )
+            gone = [g for g in old if g not in groups]
+        seen[(company_id, ticket_id)] = now_seen
+        users[company_id] |= {assignee_id or 0, old_assignee}
+        payload: dict[str, Any] = {"type": item.event, "ticket": dict(row), **extra}
+        planned.append((item, groups, gone, payload))
+
+    counts = {company_id: _counts(company_id, users[company_id]) for company_id in by_company}
+    try:
+        pipe = client.pipeline(transaction=False)
+        script = _append_script()
+        for item, groups, gone, payload in planned:
+            entry = {"groups": groups, "gone": gone, "payload": payload}
+            script(
+                keys=[_key(item.company_id, "seq"), _key(item.company_id, "log")],
+                args=[json.dumps(entry, separators=(",", ":")), REPLAY_LOG_SIZE, REPLAY_LOG_TTL],
+                client=pipe,
+            )
+        for company_id, ticket_id in keys:
+            audience_key = _key(company_id, "aud")
+            pipe.hset(audience_key, str(ticket_id), seen[(company_id, ticket_id)] or "0:0")
+            pipe.expire(audience_key, 30 * 24 * 3600)
+        seqs = [int(seq) for seq in pipe.execute()[: len(planned)]]
     except redis.RedisError:
         # Without Redis there is no sequence and no replay; live delivery still works.
-        logger.warning("realtime: redis unavailable, event not sequenced", exc_info=True)
-        seq = 0
-    payload["seq"] = seq
-    removed = {**_removed(payload), "seq": seq}
+        logger.warning("realtime: redis unavailable, events not sequenced", exc_info=True)
+        seqs = [0] * len(planned)
+
     messages: list[tuple[str, dict[str, Any], list[str] | None]] = []
-    for group in groups:
-        counts = _counts_for(group, company_id, queues, mine)
-        messages.append((group, {**payload, "counts": counts} if counts else payload, groups))
-    for group in gone:
-        counts = _counts_for(group, company_id, queues, mine)
-        messages.append((group, {**removed, "counts": counts} if counts else removed, gone))
+    for (item, groups, gone, payload), seq in zip(planned, seqs, strict=True):
+        queues, mine = counts[item.company_id]
+        payload["seq"] = seq
+        removed = {**_removed(payload), "seq": seq}
+        for group in groups:
+            slice_ = _counts_for(group, item.company_id, queues, mine)
+            messages.append((group, {**payload, "counts": slice_} if slice_ else payload, groups))
+        for group in gone:
+            slice_ = _counts_for(group, item.company_id, queues, mine)
+            messages.append((group, {**removed, "counts": slice_} if slice_ else removed, gone))
     _send_many(messages)
+
+
+class _EventWorker:
+    """Publishes ticket and message events from a daemon thread, in commit order.
+
+    The after-commit hook only enqueues: the request (a webhook, an agent's action) is
+    answered without waiting for the ticket row, the counts and Redis, and events that
+    pile up while the thread works go out as one batch (``_publish_batch``). Set
+    ``REALTIME_PUBLISH=inline`` to publish inside the hook instead (the test suite does,
+    so assertions can follow the call; tests of the thread set it back)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._pending = 0
+        self._pid = 0
+        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+
+    def submit(self, item: _Item) -> None:
+        if getattr(settings, "REALTIME_PUBLISH", "thread") == "inline":
+            _publish_batch([item])
+            return
+        with self._lock:
+            if self._pid != os.getpid():  # first use, or a forked child: start its own
+                self._queue = queue.SimpleQueue()
+                self._pending = 0
+                threading.Thread(target=self._run, name="realtime-events", daemon=True).start()
+                self._pid = os.getpid()
+            self._pending += 1
+            self._queue.put(item)
+
+    def _run(self) -> None:
+        from django.db import close_old_connections
+
+        work = self._queue
+        while True:
+            batch = [work.get()]
+            while len(batch) < EVENT_BATCH:
+                try:
+                    batch.append(work.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                _publish_batch(batch)
+            except Exception:  # never let one bad batch stop the thread
+                logger.exception("realtime: publishing %d event(s) failed", len(batch))
+            finally:
+                close_old_connections()  # honours CONN_MAX_AGE / gives back pooled ones
+                with self._lock:
+                    self._pending -= len(batch)
+                    if self._pending <= 0:
+                        self._idle.notify_all()
+
+    def flush(self, timeout: float) -> bool:
+        with self._lock:
+            if self._pid != os.getpid():
+                return True
+            return self._idle.wait_for(lambda: self._pending <= 0, timeout)
+
+
+EVENT_BATCH = 200
+_events = _EventWorker()
+atexit.register(_events.flush, 2.0)
 
 
 def ticket_changed(ticket: Any, event: str, **data: Any) -> None:
@@ -600,8 +733,8 @@ def ticket_changed(ticket: Any, event: str, **data: Any) -> None:
     "ticket.assigned", "ticket.transferred", "ticket.status", "ticket.updated").
 
     ``data`` must be JSON-serialisable and small (e.g. ``{"by": user_id}``)."""
-    company_id, ticket_id = ticket.company_id, ticket.pk
-    transaction.on_commit(lambda: _publish(company_id, ticket_id, event, dict(data)))
+    item = _Item(ticket.company_id, ticket.pk, event, dict(data))
+    transaction.on_commit(lambda: _events.submit(item))
 
 
 def message_changed(message: Any, event: str, **data: Any) -> None:
@@ -610,6 +743,6 @@ def message_changed(message: Any, event: str, **data: Any) -> None:
     taken now; the ticket's at commit. A message without a ticket is not published."""
     if not message.ticket_id:
         return
-    company_id, ticket_id = message.company_id, message.ticket_id
     extra = {"message": message_summary(message), **data}
-    transaction.on_commit(lambda: _publish(company_id, ticket_id, event, extra))
+    item = _Item(message.company_id, message.ticket_id, event, extra)
+    transaction.on_commit(lambda: _events.submit(item))

@@ -116,6 +116,13 @@ def clear_cached_state() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _inline_realtime(settings: Any) -> None:
+    """Events are published inside the after-commit hook, so a test can assert right after
+    the call; tests of the publisher thread set REALTIME_PUBLISH back to "thread"."""
+    settings.REALTIME_PUBLISH = "inline"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> Any:
     """Cached state must not leak between tests (or between runs on a real Redis)."""
     clear_cached_state()

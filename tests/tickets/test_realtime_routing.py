@@ -306,3 +306,59 @@ async def test_the_inbox_socket_keeps_the_members_presence(company, agent) -> No
     assert await ws.receive_json_from(timeout=5) == {"type": "pong"}
     await ws.disconnect()
     assert not await sync_to_async(presence.is_connected)(company.pk, agent.pk)
+
+
+async def test_the_publisher_thread_sends_a_burst_in_commit_order_with_one_audience_change(
+    company, supervisor, settings, monkeypatch
+) -> None:
+    """Production mode: after-commit hooks only enqueue; the thread drains the burst as
+    batches, in order, and a transfer inside the burst is announced to the old queue once."""
+    settings.REALTIME_PUBLISH = "thread"
+    world = await setup_two_queues(company)
+    ticket = world["ticket"]
+    boss, _ = await connect(supervisor)
+    sales, _ = await connect(world["sales_agent"])
+    support, _ = await connect(world["support_agent"])
+    batches: list[int] = []
+    real = realtime._publish_batch
+    monkeypatch.setattr(
+        realtime, "_publish_batch", lambda items: (batches.append(len(items)), real(items))
+    )
+
+    @sync_to_async
+    def burst() -> None:
+        from tickets.models import Ticket
+
+        for n in range(5):
+            with transaction.atomic():
+                realtime.ticket_changed(ticket, "ticket.updated", n=n)
+        with transaction.atomic():
+            Ticket.objects.filter(pk=ticket.pk).update(queue=world["support"])
+            realtime.ticket_changed(ticket, "ticket.transferred", previous_queue=world["sales"].pk)
+        for n in range(5, 8):
+            with transaction.atomic():
+                realtime.ticket_changed(ticket, "ticket.updated", n=n)
+        assert realtime.flush()
+
+    await burst()
+    seen = [await boss.receive_json_from(timeout=5) for _ in range(9)]
+    assert [e["seq"] for e in seen] == list(range(1, 10))
+    assert [e.get("n") for e in seen] == [0, 1, 2, 3, 4, None, 5, 6, 7]
+    assert sum(batches) == 9
+    # Each event is routed by the ticket as it is when the thread publishes it (it may
+    # have drained the burst after the transfer committed): the old queue hears some of
+    # the first updates, then exactly one removal, then nothing; the new queue hears a
+    # run of events that ends with the last one and includes the transfer.
+    heard = []
+    while not await sales.receive_nothing(timeout=0.5):
+        heard.append(await sales.receive_json_from(timeout=5))
+    types = [e["type"] for e in heard]
+    assert types[-1] == "ticket.removed" and types.count("ticket.removed") == 1
+    assert set(types[:-1]) <= {"ticket.updated"} and len(types) <= 6
+    arrived = []
+    while not await support.receive_nothing(timeout=0.5):
+        arrived.append(await support.receive_json_from(timeout=5))
+    seqs = [e["seq"] for e in arrived]
+    assert seqs == list(range(seqs[0], 10)) and seqs[0] <= 6
+    for ws in (boss, sales, support):
+        await ws.disconnect()
