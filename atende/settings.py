@@ -200,14 +200,14 @@ CACHES = {
     }
 }
 
-# The pub/sub layer: the default RedisChannelLayer drops messages under load (see
-# bench/README.md); RedisPubSubChannelLayer does not.
 # Ticket and message events are published by a thread of each process ("thread", after
 # commit, batched under load) or inside the after-commit hook ("inline").
 REALTIME_PUBLISH = env("REALTIME_PUBLISH", "thread")
 if REALTIME_PUBLISH not in ("thread", "inline"):
     raise ImproperlyConfigured("REALTIME_PUBLISH must be 'thread' or 'inline'")
 
+# The pub/sub layer: the default RedisChannelLayer drops messages under load (see
+# bench/README.md); RedisPubSubChannelLayer does not.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": env("ATENDE_CHANNEL_LAYER", "channels_redis.pubsub.RedisPubSubChannelLayer"),

@@ -133,7 +133,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-SERVER = {"kind": "uvicorn", "workers": "1"}
+SERVER = {"kind": "uvicorn", "workers": "1", "http": "same", "http_workers": "2"}
 
 
 def server_argv(port: int) -> list[str]:
@@ -160,6 +160,32 @@ def server_argv(port: int) -> list[str]:
         "websockets-sansio",
         "atende.asgi:application",
     ]
+
+
+def start_gunicorn(layer: str, port: int) -> subprocess.Popen:
+    """WSGI workers (``--http-workers``) for the webhooks, same settings and layer."""
+    from django.conf import settings
+
+    env = {**os.environ, "ATENDE_CHANNEL_LAYER": LAYERS[layer], "LOG_LEVEL": "WARNING"}
+    log = open(settings.VAR_DIR / f"bench-gunicorn-{layer}.log", "wb")  # noqa: SIM115
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            SERVER["http_workers"],
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "atende.wsgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def start_daphne(layer: str, port: int) -> subprocess.Popen:
@@ -228,6 +254,14 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
     port = free_port()
     daphne = start_daphne(layer, port)
     base = f"http://127.0.0.1:{port}"
+    # --http gunicorn: webhooks go to WSGI workers of their own (a deployment that routes
+    # /webhooks/ apart from /ws/), events reach the websocket server through Redis.
+    http_server = None
+    post_base = base
+    if SERVER["http"] == "gunicorn":
+        http_port = free_port()
+        http_server = start_gunicorn(layer, http_port)
+        post_base = f"http://127.0.0.1:{http_port}"
     result = Result(layer=layer)
     run = secrets.token_hex(3)
     prefix = f"bench {run} "
@@ -242,6 +276,9 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
             for _ in range(300):  # up to 60 s: a loaded machine imports slowly
                 with contextlib.suppress(aiohttp.ClientError):
                     async with http.get(f"{base}/healthz") as r:
+                        if r.status == 200 and post_base == base:
+                            break
+                    async with http.get(f"{post_base}/healthz") as r:
                         if r.status == 200:
                             break
                 await asyncio.sleep(0.2)
@@ -291,7 +328,7 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
                 sent_at[i] = start = time.perf_counter()
                 try:
                     async with http.post(
-                        base + world.webhook_path, data=body, headers=headers
+                        post_base + world.webhook_path, data=body, headers=headers
                     ) as r:
                         await r.read()
                         if r.status != 200:
@@ -304,7 +341,7 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
             for i in range(args.warmup):
                 body = webhook_body("ffffff", i, args.conversations)
                 async with http.post(
-                    base + world.webhook_path, data=body, headers=signed(body)
+                    post_base + world.webhook_path, data=body, headers=signed(body)
                 ) as r:
                     await r.read()
             await asyncio.sleep(1)
@@ -332,6 +369,9 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
             for ws in sockets:
                 await ws.close()
     finally:
+        if http_server is not None:
+            http_server.terminate()
+            http_server.wait(timeout=10)
         daphne.send_signal(__import__("signal").SIGINT)
         try:
             daphne.wait(timeout=10)
@@ -400,6 +440,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--server", choices=("uvicorn", "daphne"), default="uvicorn")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn processes")
+    parser.add_argument(
+        "--http",
+        choices=("same", "gunicorn"),
+        default="same",
+        help="where webhooks go: the websocket server, or gunicorn workers of their own",
+    )
+    parser.add_argument("--http-workers", type=int, default=2, help="gunicorn processes")
     parser.add_argument("--rate", type=float, default=100.0, help="webhooks per second")
     parser.add_argument(
         "--duration", type=float, default=20.0, help="seconds of load (capped at 60)"
@@ -417,6 +464,8 @@ def main() -> None:
     args = parser.parse_args()
     SERVER["kind"] = args.server
     SERVER["workers"] = str(args.workers)
+    SERVER["http"] = args.http
+    SERVER["http_workers"] = str(args.http_workers)
     args.duration = min(args.duration, 60.0)
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: the bench uses the real services.")
