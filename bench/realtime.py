@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import multiprocessing
 import os
 import re
 import secrets
@@ -292,35 +293,40 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
                 file=sys.stderr,
                 flush=True,
             )
-            sockets = []
-            for token in world.tokens:
-                ws = await http.ws_connect(
-                    f"ws://127.0.0.1:{port}/ws/companies/{world.slug}/?token={token}"
-                )
-                hello = await ws.receive_json(timeout=10)
-                assert hello["type"] == "hello", hello
-                sockets.append(ws)
+            # The browsers live in --client-processes processes of their own: 50 sockets
+            # receiving 5,000 frames a second in the load generator's process would
+            # measure that process. perf_counter is CLOCK_MONOTONIC: comparable across
+            # processes on one machine.
+            urls = [
+                f"ws://127.0.0.1:{port}/ws/companies/{world.slug}/?token={token}"
+                for token in world.tokens
+            ]
+            ctx = multiprocessing.get_context("fork")
+            stop = ctx.Event()
+            clients = []
+            for k in range(args.client_processes):
+                mine = urls[k :: args.client_processes]
+                ready = ctx.Event()
+                parent, child = ctx.Pipe()
+                proc = ctx.Process(target=client_process, args=(mine, prefix, ready, stop, child))
+                proc.start()
+                clients.append((proc, ready, parent, k))
+            for _proc, ready, _parent, _k in clients:
+                if not await asyncio.to_thread(ready.wait, 60):
+                    raise RuntimeError("websocket clients did not connect")
 
-            # The marker is found in the raw text: decoding 5,000 JSON frames a second in
-            # this one process would measure the client, not the server.
-            marker = re.compile(re.escape(prefix) + r"(\d+)")
-
-            async def listen(n: int, ws: Any) -> None:
-                async for msg in ws:
-                    if msg.type != aiohttp.WSMsgType.TEXT:
-                        continue
-                    now = time.perf_counter()
-                    data = msg.data
-                    if '"message.created"' not in data and '"bench"' not in data:
-                        continue
-                    found = marker.search(data)
-                    if found:
-                        received[n].setdefault(int(found.group(1)), now)
+            async def collect() -> None:
+                stop.set()
+                for _proc, _ready, parent, k in clients:
+                    parts = await asyncio.to_thread(parent.recv)
+                    for j, per_client in enumerate(parts):
+                        received[k + j * args.client_processes] = per_client
+                for proc, _ready, _parent, _k in clients:
+                    proc.join(timeout=10)
 
             print(
                 f"{layer}: clients connected, posting {total} webhooks", file=sys.stderr, flush=True
             )
-            listeners = [asyncio.create_task(listen(n, ws)) for n, ws in enumerate(sockets)]
 
             async def post(i: int) -> None:
                 body = webhook_body(run, i, args.conversations)
@@ -349,10 +355,7 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
             if args.source == "publish":
                 await asyncio.to_thread(publish_all, world, args, prefix, total, sent_at)
                 await asyncio.sleep(args.drain)
-                for task in listeners:
-                    task.cancel()
-                for ws in sockets:
-                    await ws.close()
+                await collect()
                 return _finish(result, total, world, sent_at, received)
 
             posts = []
@@ -364,10 +367,7 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
                 posts.append(asyncio.create_task(post(i)))
             await asyncio.gather(*posts)
             await asyncio.sleep(args.drain)
-            for task in listeners:
-                task.cancel()
-            for ws in sockets:
-                await ws.close()
+            await collect()
     finally:
         if http_server is not None:
             http_server.terminate()
@@ -379,6 +379,48 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
             daphne.kill()
 
     return _finish(result, total, world, sent_at, received)
+
+
+def client_process(urls: list[str], prefix: str, ready: Any, stop: Any, conn: Any) -> None:
+    """A process of browsers: connect, signal ready, record when each marked event
+    arrives until told to stop, send back one {event number: arrival time} per socket."""
+    import aiohttp
+
+    async def main() -> list[dict[int, float]]:
+        received: list[dict[int, float]] = [{} for _ in urls]
+        # Found in the raw text: no JSON decoding of every frame.
+        marker = re.compile(re.escape(prefix) + r"(\d+)")
+        async with aiohttp.ClientSession() as http:
+            sockets = []
+            for url in urls:
+                ws = await http.ws_connect(url)
+                hello = await ws.receive_json(timeout=30)
+                assert hello["type"] == "hello", hello
+                sockets.append(ws)
+
+            async def listen(n: int, ws: Any) -> None:
+                async for msg in ws:
+                    if msg.type != aiohttp.WSMsgType.TEXT:
+                        continue
+                    now = time.perf_counter()
+                    data = msg.data
+                    if '"message.created"' not in data and '"bench"' not in data:
+                        continue
+                    found = marker.search(data)
+                    if found:
+                        received[n].setdefault(int(found.group(1)), now)
+
+            listeners = [asyncio.create_task(listen(n, ws)) for n, ws in enumerate(sockets)]
+            ready.set()
+            while not stop.is_set():
+                await asyncio.sleep(0.05)
+            for task in listeners:
+                task.cancel()
+            for ws in sockets:
+                await ws.close()
+        return received
+
+    conn.send(asyncio.run(main()))
 
 
 def _finish(
@@ -447,6 +489,9 @@ def main() -> None:
         help="where webhooks go: the websocket server, or gunicorn workers of their own",
     )
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn processes")
+    parser.add_argument(
+        "--client-processes", type=int, default=2, help="processes the websocket clients use"
+    )
     parser.add_argument("--rate", type=float, default=100.0, help="webhooks per second")
     parser.add_argument(
         "--duration", type=float, default=20.0, help="seconds of load (capped at 60)"
