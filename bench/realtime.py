@@ -490,7 +490,7 @@ def main() -> None:
     )
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn processes")
     parser.add_argument(
-        "--client-processes", type=int, default=2, help="processes the websocket clients use"
+        "--client-processes", type=int, default=1, help="processes the websocket clients use"
     )
     parser.add_argument("--rate", type=float, default=100.0, help="webhooks per second")
     parser.add_argument(
