@@ -70,6 +70,24 @@ def fetch_one(
     return tuple(out)
 
 
+def fetch[M: models.Model](
+    sql: str, params: Any, model: type[M], **related: type[models.Model]
+) -> M | None:
+    """The first row as a ``model`` instance, with each ``related`` (attribute name ->
+    model, selected after ``model``'s columns in that order) attached as ``select_related``
+    would; None when there is no row.
+
+        conversation = fetch(sql, [pk], Conversation, contact=Contact)
+    """
+    found = fetch_one(sql, params, model, *related.values())
+    if found is None:
+        return None
+    instance, *others = found
+    for name, other in zip(related, others, strict=True):
+        setattr(instance, name, other)
+    return instance  # type: ignore[return-value]
+
+
 @functools.cache
 def _insert_plan(model: type[models.Model]) -> tuple[str, tuple[models.Field, ...]]:
     meta = model._meta

@@ -138,29 +138,13 @@ SERVER = {"kind": "uvicorn", "workers": "1", "http": "same", "http_workers": "2"
 
 
 def server_argv(port: int) -> list[str]:
-    """The ASGI server serving ``atende.asgi`` on 127.0.0.1:``port`` (``--server``)."""
+    """The ASGI server serving ``atende.asgi`` on 127.0.0.1:``port`` (``--server``): the
+    product's own uvicorn command line (``manage.py serve``), or daphne."""
     if SERVER["kind"] == "daphne":
         return ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "atende.asgi:application"]
-    return [
-        "-m",
-        "uvicorn",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--workers",
-        SERVER["workers"],
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--ws",
-        "websockets-sansio",
-        "atende.asgi:application",
-    ]
+    from atende.management.commands.serve import uvicorn_argv
+
+    return uvicorn_argv("127.0.0.1", port, SERVER["workers"])[1:]  # after the interpreter
 
 
 def start_gunicorn(layer: str, port: int) -> subprocess.Popen:
@@ -191,7 +175,12 @@ def start_gunicorn(layer: str, port: int) -> subprocess.Popen:
 
 def start_daphne(layer: str, port: int) -> subprocess.Popen:
     # Production settings (bench.ingest.production_env, set before django.setup()).
-    env = {**os.environ, "ATENDE_CHANNEL_LAYER": LAYERS[layer], "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "ATENDE_CHANNEL_LAYER": LAYERS[layer],
+        "LOG_LEVEL": "WARNING",
+        "UVICORN_LOG_LEVEL": "warning",
+    }
     profile = os.environ.get("BENCH_PROFILE")  # a cProfile output path, to find hot spots
     # The server's log goes to a file: an unread pipe would fill up and stall the server.
     from django.conf import settings

@@ -29,7 +29,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from atende.rows import columns, fetch_one, insert
+from atende.rows import columns, fetch, insert
 from conversations import hooks, realtime
 from conversations.models import Contact, ContactIdentity, Conversation, Message, ParkedMessageEvent
 from conversations.phones import normalize_phone, phone_key
@@ -226,12 +226,10 @@ def contact_upsert(
     contact: Contact | None = None
     has_identity = False
     if identity_key:
-        found = fetch_one(_identity_sql(), [integration.pk, identity_key], Contact)
-        if found is not None:
-            contact, has_identity = found[0], True  # type: ignore[assignment]
+        contact = fetch(_identity_sql(), [integration.pk, identity_key], Contact)
+        has_identity = contact is not None
     if contact is None and key:
-        found = fetch_one(_phone_sql(), [company_id, key], Contact)
-        contact = found[0] if found is not None else None  # type: ignore[assignment]
+        contact = fetch(_phone_sql(), [company_id, key], Contact)
     if contact is None:
         contact = Contact(
             company_id=company_id,
@@ -291,13 +289,7 @@ def _conversation_sql() -> str:
 
 def _conversation_with_contact(integration_id: int, external_id: str) -> Conversation | None:
     """The conversation with its contact: one plain statement (every message runs it)."""
-    found = fetch_one(_conversation_sql(), [integration_id, external_id], Conversation, Contact)
-    if found is None:
-        return None
-    conversation, contact = found
-    assert isinstance(conversation, Conversation)  # noqa: S101
-    conversation.contact = contact  # type: ignore[assignment]
-    return conversation
+    return fetch(_conversation_sql(), [integration_id, external_id], Conversation, contact=Contact)
 
 
 def _conversation(

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from atende.rows import columns, fetch_one, insert
+from atende.rows import columns, fetch, insert
 from conversations import realtime
 from conversations.models import Conversation
 from integrations.base import ConversationChange, ConversationStatus
@@ -83,13 +83,7 @@ def _default_queue_sql() -> str:
 def _active_ticket(conversation_id: int) -> Ticket | None:
     """The conversation's active ticket with its queue (the message hooks read the queue's
     hours and greeting): one plain statement, as every customer message runs it."""
-    found = fetch_one(_active_ticket_sql(), [conversation_id], Ticket, Queue)
-    if found is None:
-        return None
-    ticket, queue = found
-    assert isinstance(ticket, Ticket)  # noqa: S101
-    ticket.queue = queue  # type: ignore[assignment]
-    return ticket
+    return fetch(_active_ticket_sql(), [conversation_id], Ticket, queue=Queue)
 
 
 def _latest_ticket(conversation: Conversation) -> Ticket | None:
@@ -165,9 +159,7 @@ def ticket_for_inbound(*, conversation: Conversation, at: datetime) -> tuple[Tic
         _reopen(latest, at=at, actor_label="system")
         return latest, False, True
 
-    found = fetch_one(_default_queue_sql(), [company.pk], Queue)
-    queue = found[0] if found is not None else None
-    assert queue is None or isinstance(queue, Queue)  # noqa: S101
+    queue = fetch(_default_queue_sql(), [company.pk], Queue)
     now = timezone.now()
     ticket = Ticket(
         company_id=company.pk,
