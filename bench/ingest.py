@@ -511,7 +511,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
-    parser.add_argument("--server", choices=SERVERS, default="uvicorn")
+    parser.add_argument("--server", choices=SERVERS, default="gunicorn")
     parser.add_argument("--baseline-only", action="store_true", help="only the minimal view")
     parser.add_argument("--twilio-share", type=float, default=0.2)
     parser.add_argument("--duplicates", type=float, default=0.05)
