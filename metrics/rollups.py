@@ -257,11 +257,11 @@ def bucket_statement(
     if not merged:
         return None
     t = _table(ResponseTimeWeek if weekly else ResponseTimeBucket)
-    period, key = ("week", week_of(day)) if weekly else ("day", day)
+    period, starts = ("week", week_of(day)) if weekly else ("day", day)
     rows, params = [], []
     for (scope, scope_id, metric, business, bucket), (n, total, lo, hi) in merged.items():
         rows.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
-        params += [company_id, business, _day(key), scope, scope_id, metric, bucket]
+        params += [company_id, business, _day(starts), scope, scope_id, metric, bucket]
         params += [int(n), total, lo, hi]
     sql = (
         f"INSERT INTO {t} (company_id, business, {period}, scope, scope_id, metric, bucket, "
