@@ -21,6 +21,7 @@ import os
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -296,6 +297,7 @@ def measure(seeded: dict[str, Any], requests: int, only: str = "") -> dict[str, 
     from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
 
     from tenants.access import resolve_membership
 
@@ -319,9 +321,16 @@ def measure(seeded: dict[str, Any], requests: int, only: str = "") -> dict[str, 
         return run
 
     membership = resolve_membership(supervisor, slug)
+    # 30 days from a Tuesday: the most days outside whole weeks (6 + 3), which the
+    # weekly buckets do not cover (docs/metrics.md "Weekly buckets").
+    end = timezone.localtime(timezone=company.tzinfo).date()
+    while (end - timedelta(days=29)).weekday() != 1:
+        end -= timedelta(days=1)
+    tuesday = f"period=custom&start={end - timedelta(days=29)}&end={end}"
     cases = {
         "dashboard (7 days, default)": page(f"/app/{slug}/metrics/"),
         "dashboard (30 days)": page(f"/app/{slug}/metrics/?{period}"),
+        "dashboard (30 d, 9 partial days)": page(f"/app/{slug}/metrics/?{tuesday}"),
         "dashboard, business hours": page(f"/app/{slug}/metrics/?{period}&business_hours=1"),
         "per-agent table (API)": page(f"/api/v1/companies/{slug}/metrics/agents/?{period}"),
         "live cards (JSON)": page(f"/app/{slug}/metrics/cards/?{period}"),

@@ -156,6 +156,34 @@ class ResponseTimeBucket(CompanyOwned):
         ]
 
 
+class ResponseTimeWeek(CompanyOwned):
+    """The same buckets as ResponseTimeBucket summed over a local ISO week (``week`` is
+    its Monday): kept on write by the same statement as the daily rows, rebuilt from
+    them. Long periods read whole weeks here and only the partial weeks at either end
+    from the daily rows (metrics.selectors, docs/metrics.md "Weekly buckets")."""
+
+    business = models.BooleanField(default=False)
+    week = models.DateField()
+    scope = models.CharField(max_length=10, choices=RollupScope.choices)
+    scope_id = models.BigIntegerField(default=0)
+    metric = models.CharField(max_length=20)
+    bucket = models.PositiveSmallIntegerField()
+    n = models.PositiveIntegerField(default=0)
+    total = models.FloatField(default=0.0)
+    lo = models.FloatField(default=0.0)
+    hi = models.FloatField(default=0.0)
+
+    class Meta:
+        verbose_name = _("weekly response-time bucket")
+        verbose_name_plural = _("weekly response-time buckets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "business", "week", "scope", "scope_id", "metric", "bucket"],
+                name="metrics_rtweek_key",
+            )
+        ]
+
+
 class TicketBucket(CompanyOwned):
     """Ticket figures per local day and scope, kept by a PostgreSQL trigger on
     tickets_ticket (migration 0007, docs/metrics.md): counters (bucket 0) "created" (by

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
@@ -40,6 +40,7 @@ from .models import (
     ResponderType,
     ResponseTime,
     ResponseTimeBucket,
+    ResponseTimeWeek,
     RollupScope,
     TicketBucket,
 )
@@ -232,8 +233,16 @@ def message_statements(message: Message, company_tz: Any) -> list[Statement]:
     return out
 
 
-def bucket_statement(company_id: int, day: date, entries: Iterable[Entry]) -> Statement | None:
-    """One multi-row upsert of histogram entries of one day (their keys are distinct)."""
+def week_of(day: date) -> date:
+    """The Monday of ``day``'s ISO week: the key of the weekly buckets."""
+    return day - timedelta(days=day.weekday())
+
+
+def bucket_statement(
+    company_id: int, day: date, entries: Iterable[Entry], *, weekly: bool = False
+) -> Statement | None:
+    """One multi-row upsert of histogram entries of one day (their keys are distinct)
+    into the daily buckets, or with ``weekly`` into the buckets of that day's week."""
     merged: dict[tuple[str, int, str, bool, int], list[float]] = {}
     for scope, scope_id, metric, business, value in entries:
         key = (scope, scope_id, metric, business, bucket_of(value))
@@ -247,26 +256,34 @@ def bucket_statement(company_id: int, day: date, entries: Iterable[Entry]) -> St
             merged[key] = [1, value, value, value]
     if not merged:
         return None
-    t = _table(ResponseTimeBucket)
+    t = _table(ResponseTimeWeek if weekly else ResponseTimeBucket)
+    period, starts = ("week", week_of(day)) if weekly else ("day", day)
     rows, params = [], []
     for (scope, scope_id, metric, business, bucket), (n, total, lo, hi) in merged.items():
         rows.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
-        params += [company_id, business, _day(day), scope, scope_id, metric, bucket]
+        params += [company_id, business, _day(starts), scope, scope_id, metric, bucket]
         params += [int(n), total, lo, hi]
     sql = (
-        f"INSERT INTO {t} (company_id, business, day, scope, scope_id, metric, bucket, "
+        f"INSERT INTO {t} (company_id, business, {period}, scope, scope_id, metric, bucket, "
         f"n, total, lo, hi) VALUES {', '.join(rows)} "
-        "ON CONFLICT (company_id, business, day, scope, scope_id, metric, bucket) "
+        f"ON CONFLICT (company_id, business, {period}, scope, scope_id, metric, bucket) "
         f"DO UPDATE SET n = {t}.n + excluded.n, total = {t}.total + excluded.total, "
         f"lo = {_least(f'{t}.lo', 'excluded.lo')}, hi = {_greatest(f'{t}.hi', 'excluded.hi')}"
     )
     return sql, params
 
 
-def response_time_statements(rt: ResponseTime, company_tz: Any) -> list[Statement]:
+def response_time_statements(
+    rt: ResponseTime, company_tz: Any, *, weekly: bool = True
+) -> list[Statement]:
+    """The daily buckets' upsert and (``weekly``) the same entries' upsert of the week's
+    buckets: two data-modifying parts of the message's one statement (``execute``)."""
     day = local(company_tz, rt.answered_at).date()
-    statement = bucket_statement(rt.company_id, day, response_time_entries(rt))
-    return [statement] if statement else []
+    entries = response_time_entries(rt)
+    statements = [bucket_statement(rt.company_id, day, entries)]
+    if weekly:
+        statements.append(bucket_statement(rt.company_id, day, entries, weekly=True))
+    return [s for s in statements if s is not None]
 
 
 def execute(statements: Sequence[Statement]) -> None:
@@ -366,21 +383,75 @@ def rebuild(
 ) -> dict[str, int]:
     """Recompute the company's roll-ups (from ``first_day`` on, local days, else all)
     from the source rows, in one transaction. ``messages=False`` rebuilds the response-
-    time histograms only. Returns the number of roll-up rows written per table."""
+    time histograms only. The weekly buckets are then summed from the daily ones (from
+    the Monday of ``first_day``'s week). Returns the roll-up rows written per table."""
     models: tuple[Any, ...] = ROLLUP_MODELS if messages else (ResponseTimeBucket,)
     with transaction.atomic():
-        _lock(models)
+        _lock((*models, ResponseTimeWeek))
         for model in models:
             qs = model.objects.for_company(company)
             if first_day is not None:
                 qs = qs.filter(day__gte=first_day)
             qs.delete()
         if connection.vendor != "postgresql":
-            return _rebuild_python(company, first_day, messages)
-        written = _rebuild_sql(company, first_day, messages)
-        if messages:
-            written["ticket_bucket"] = _rebuild_tickets(company)
+            written = _rebuild_python(company, first_day, messages)
+        else:
+            written = _rebuild_sql(company, first_day, messages)
+            if messages:
+                written["ticket_bucket"] = _rebuild_tickets(company)
+        written["response_time_week"] = rebuild_weeks(company, first_day)
         return written
+
+
+def rebuild_weeks(company: Company, first_day: date | None = None) -> int:
+    """Recompute the company's weekly buckets from its daily ones (all weeks, or those
+    from ``first_day``'s week on). Exact: the daily buckets only ever grow, so their
+    counts and sums add up and their smallest/largest values compose."""
+    first_week = week_of(first_day) if first_day is not None else None
+    weeks = ResponseTimeWeek.objects.for_company(company)
+    days = ResponseTimeBucket.objects.for_company(company)
+    if first_week is not None:
+        weeks = weeks.filter(week__gte=first_week)
+        days = days.filter(day__gte=first_week)
+    weeks.delete()
+    if connection.vendor == "postgresql":
+        since, params = ("", []) if first_week is None else (" AND day >= %s", [first_week])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {_table(ResponseTimeWeek)} (company_id, business, week, scope, "
+                "scope_id, metric, bucket, n, total, lo, hi) "
+                "SELECT company_id, business, date_trunc('week', day)::date, scope, "
+                "scope_id, metric, bucket, sum(n), sum(total), min(lo), max(hi) "
+                f"FROM {_table(ResponseTimeBucket)} WHERE company_id = %s{since} "
+                "GROUP BY 1, 2, 3, 4, 5, 6, 7",
+                [company.pk, *params],
+            )
+            return int(cursor.rowcount)
+    merged: dict[tuple[Any, ...], Histogram] = {}
+    for business, day, scope, scope_id, metric, bucket, n, total, lo, hi in days.values_list(
+        "business", "day", "scope", "scope_id", "metric", "bucket", "n", "total", "lo", "hi"
+    ).iterator():
+        key = (business, week_of(day), scope, scope_id, metric)
+        merged.setdefault(key, Histogram()).add(bucket, n, total, lo, hi)
+    rows = [
+        ResponseTimeWeek(
+            company=company,
+            business=business,
+            week=week,
+            scope=scope,
+            scope_id=scope_id,
+            metric=metric,
+            bucket=bucket,
+            n=int(n),
+            total=total,
+            lo=lo,
+            hi=hi,
+        )
+        for (business, week, scope, scope_id, metric), h in merged.items()
+        for bucket, (n, total, lo, hi) in h.buckets.items()
+    ]
+    ResponseTimeWeek.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
 
 
 def _rebuild_tickets(company: Company) -> int:
@@ -523,6 +594,6 @@ def _rebuild_python(company: Company, first_day: date | None, messages: bool) ->
     for rt in ResponseTime.objects.for_company(company).order_by("pk").iterator():
         if first_day is not None and local(tz, rt.answered_at).date() < first_day:
             continue
-        execute(response_time_statements(rt, tz))
+        execute(response_time_statements(rt, tz, weekly=False))  # weeks: rebuild_weeks
         written["response_times"] += 1
     return written

@@ -16,7 +16,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -61,6 +61,7 @@ from .models import (
     ResponderType,
     ResponseTime,
     ResponseTimeBucket,
+    ResponseTimeWeek,
     RollupScope,
     TicketBucket,
 )
@@ -317,23 +318,56 @@ def _day_range(f: MetricsFilter) -> dict[str, Any]:
     return {"day__gte": days[0], "day__lte": days[-1]}
 
 
+def split_weeks(days: list[date]) -> tuple[list[date], list[date]]:
+    """(the period's whole local ISO weeks, by their Monday; its other days): long
+    periods read the weekly buckets for the former, the daily ones for the latter (at
+    most six days at each end)."""
+    first, last = days[0], days[-1]
+    monday = rollups.week_of(first)
+    if monday < first:
+        monday += timedelta(days=7)
+    weeks = []
+    while monday + timedelta(days=6) <= last:
+        weeks.append(monday)
+        monday += timedelta(days=7)
+    if not weeks:
+        return [], days
+    covered_to = weeks[-1] + timedelta(days=6)
+    return weeks, [d for d in days if d < weeks[0] or d > covered_to]
+
+
+def _bucket_sums(qs: QuerySet) -> QuerySet:
+    return (
+        qs.values("scope", "scope_id", "metric", "bucket")
+        .annotate(n=Sum("n"), total=Sum("total"), lo=Min("lo"), hi=Max("hi"))
+        .values_list("scope", "scope_id", "metric", "bucket", "n", "total", "lo", "hi")
+        .order_by()
+    )
+
+
 def _rt_histograms(
     company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
 ) -> dict[tuple[str, int, str], rollups.Histogram]:
     """(scope, scope id, figure) -> histogram over the period, in the filter's mode (the
-    counters are stored in both). One grouped query per request."""
+    counters are stored in both). One query per request: the whole weeks' buckets from
+    the weekly table and the other days' from the daily one (UNION ALL of two grouped
+    index-only scans); a bucket's two partial sums merge here."""
     shared = {} if shared is None else shared
     if "rt_hist" not in shared:
         out: dict[tuple[str, int, str], rollups.Histogram] = defaultdict(rollups.Histogram)
-        rows = (
-            ResponseTimeBucket.objects.for_company(company)
-            .filter(**_day_range(f))
-            .filter(business=f.business_hours)
-            .values("scope", "scope_id", "metric", "bucket")
-            .annotate(n=Sum("n"), total=Sum("total"), lo=Min("lo"), hi=Max("hi"))
-            .values_list("scope", "scope_id", "metric", "bucket", "n", "total", "lo", "hi")
-            .order_by()
+        weeks, days = split_weeks(f.days)
+        rows = _bucket_sums(
+            ResponseTimeBucket.objects.for_company(company).filter(
+                business=f.business_hours, day__in=days
+            )
         )
+        if weeks:
+            weekly = _bucket_sums(
+                ResponseTimeWeek.objects.for_company(company).filter(
+                    business=f.business_hours, week__in=weeks
+                )
+            )
+            rows = weekly.union(rows, all=True) if days else weekly
         for scope, scope_id, metric, bucket, n, total, lo, hi in _tuples(rows):
             out[(scope, scope_id, metric)].add(bucket, n, total, lo, hi)
         shared["rt_hist"] = out

@@ -24,6 +24,7 @@ from metrics.models import (
     MessageVolume,
     ResponseTime,
     ResponseTimeBucket,
+    ResponseTimeWeek,
     TicketBucket,
 )
 from metrics.services import record_on_message_stored
@@ -133,6 +134,10 @@ def _snapshot(company: Any) -> dict[str, list[tuple]]:
         (
             ResponseTimeBucket,
             ["business", "day", "scope", "scope_id", "metric", "bucket", "n", "lo", "hi"],
+        ),
+        (
+            ResponseTimeWeek,
+            ["business", "week", "scope", "scope_id", "metric", "bucket", "n", "lo", "hi"],
         ),
     ):
         out[model.__name__] = sorted(

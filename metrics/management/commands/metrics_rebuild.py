@@ -14,7 +14,8 @@ from tenants.models import Company
 class Command(BaseCommand):
     help = (
         "Rebuild the metrics roll-ups (message volumes, active contacts, agent tickets, "
-        "response-time histograms) from the stored rows; with --business-hours, first "
+        "daily and weekly response-time histograms, ticket figures) from the stored rows; "
+        "with --business-hours, first "
         "recompute the response times' business-hours seconds with the current hours."
     )
 
