@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.formats import number_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 register = template.Library()
@@ -37,3 +40,19 @@ def percent(value: float | None) -> str:
 def raw(value: float | None) -> str:
     """The exact number for data-* attributes (tests and scripts compare these)."""
     return "" if value is None else repr(float(value))
+
+
+@register.simple_tag
+def heatmap_rows(cells: list[list[int]], weekdays: list[str]) -> str:
+    """The heatmap's 7 x 24 body in one pass (a template loop rendered ~500 values per
+    page, a fifth of the dashboard's render time). ``data-n`` stays a plain integer for
+    the shading script; the text is localized."""
+    rows = []
+    for label, row in zip(weekdays, cells, strict=False):
+        tds = format_html_join(
+            "",
+            '<td data-n="{}" title="{}">{}</td>',
+            ((n, number_format(n), number_format(n) if n else "") for n in row),
+        )
+        rows.append(format_html("<tr><th>{}</th>{}</tr>", label, tds))
+    return mark_safe("".join(rows))  # noqa: S308 - every part escaped by format_html

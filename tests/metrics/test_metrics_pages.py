@@ -150,6 +150,15 @@ def test_the_dashboard_shows_cards_charts_data_and_the_agent_table(
     assert 'id="metrics-data"' in html and "vendor/chart.umd.min.js" in html
     assert f'data-agent="{agent.pk}"' in html
     assert "<script>" not in html  # CSP: no inline scripts
+    # The heatmap: 7 weekday rows of 24 cells, each cell's raw count in data-n, as the
+    # API's heatmap says (the same selector).
+    heat = client_for(supervisor).get(f"{API}/metrics/heatmap/?{PERIOD}").json()["cells"]
+    table = html[html.index('id="heatmap"') :]
+    table = table[: table.index("</table>")]
+    cells = [int(n) for n in re.findall(r'<td data-n="(\d+)"', table)]
+    assert len(cells) == 7 * 24 and cells == [n for row in heat for n in row]
+    assert sum(cells) > 0
+    assert re.findall(r"<tr><th>([^<]+)</th><td", table)[:2] in (["Mon", "Tue"], ["Seg", "Ter"])
     bad = client_for(supervisor).get(
         f"{APP}/metrics/?period=custom&start=2026-11-09&end=2026-11-01"
     )
