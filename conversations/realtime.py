@@ -12,7 +12,6 @@ why counts travel inside events) is in docs/realtime.md.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import functools
 import json
@@ -20,12 +19,12 @@ import logging
 import os
 import queue
 import threading
-import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import redis
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
@@ -192,96 +191,9 @@ def send_now(groups: list[str], payload: dict[str, Any]) -> None:
     _send_many([(group, payload, None) for group in dict.fromkeys(groups)])
 
 
-class _Publisher:
-    """The process's one sender to the channel layer: a daemon thread running its own event
-    loop, fed in order through a queue.
-
-    Sync code (after-commit hooks in requests, tasks) used to call ``async_to_sync`` for
-    every event: a fresh event loop, thread and Redis connection each time, which cost
-    milliseconds per event and capped the real-time rate. Here the loop, its channel-layer
-    connection and the order of events all live for the whole process: ``submit`` returns
-    at once and events go out one after another, in the order they were submitted (the
-    browser relies on per-company sequence numbers arriving in order).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pid = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[list[tuple[str, dict[str, Any]]] | None] | None = None
-        self._pending = 0
-        self._idle = threading.Condition(self._lock)
-        self._drainer: asyncio.Task[None] | None = None
-
-    def _start(self) -> asyncio.AbstractEventLoop:
-        # After a fork (Celery prefork, pre-fork servers) the thread is gone: start anew.
-        if self._loop is not None and self._pid == os.getpid():
-            return self._loop
-        with self._lock:
-            if self._loop is None or self._pid != os.getpid():
-                loop = asyncio.new_event_loop()
-                ready = threading.Event()
-
-                def run() -> None:
-                    asyncio.set_event_loop(loop)
-                    queue: asyncio.Queue[list[tuple[str, dict[str, Any]]] | None] = asyncio.Queue()
-                    self._queue = queue
-                    self._drainer = loop.create_task(self._drain(queue))
-                    ready.set()
-                    loop.run_forever()
-
-                threading.Thread(target=run, name="realtime-publisher", daemon=True).start()
-                ready.wait(5)
-                self._pending = 0
-                self._loop, self._pid = loop, os.getpid()
-        return self._loop
-
-    async def _drain(self, queue: asyncio.Queue[list[tuple[str, dict[str, Any]]] | None]) -> None:
-        while True:
-            batch = await queue.get()
-            if batch is None:
-                return
-            layer = get_channel_layer()
-            try:
-                if layer is not None:
-                    await asyncio.gather(
-                        *(layer.group_send(group, message) for group, message in batch)
-                    )
-            except Exception:  # the replay log still has it: a reconnecting client catches up
-                logger.warning("realtime: group_send failed", exc_info=True)
-            finally:
-                with self._lock:
-                    self._pending -= 1
-                    if not self._pending:
-                        self._idle.notify_all()
-
-    def submit(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
-        loop = self._start()
-        with self._lock:
-            self._pending += 1
-        loop.call_soon_threadsafe(self._put, batch)
-
-    def _put(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
-        if self._queue is not None:
-            self._queue.put_nowait(batch)
-
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything submitted so far has been handed to the layer."""
-        if self._loop is None or self._pid != os.getpid():
-            return True
-        with self._lock:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
-
-
-_publisher = _Publisher()
-atexit.register(_publisher.flush, 2.0)
-
-
 def flush(timeout: float = 5.0) -> bool:
     """Wait (at most ``timeout`` s) until the events published so far left this process."""
-    deadline = time.monotonic() + timeout
-    done = _events.flush(timeout)
-    return _publisher.flush(max(0.0, deadline - time.monotonic())) and done
+    return _events.flush(timeout)
 
 
 def _encode(payload: dict[str, Any]) -> str:
@@ -300,7 +212,7 @@ def _send_many(messages: list[tuple[str, dict[str, Any], list[str] | None]]) -> 
     ]
     try:
         if not _publish_pipelined(batch):
-            _publisher.submit(batch)
+            _group_send_all(batch)
     except Exception:  # the replay log still has it: a reconnecting client catches up
         logger.warning("realtime: group_send failed", exc_info=True)
 
@@ -323,11 +235,25 @@ def _pubsub_target(pid: int) -> tuple[redis.Redis, str] | None:
     return client, config.get("prefix", "asgi")
 
 
+def _group_send_all(batch: list[tuple[str, dict[str, Any]]]) -> None:
+    """Any other layer (the benchmark's comparison): its own ``group_send``, one
+    ``async_to_sync`` per batch, in order."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send_all() -> None:
+        for group, message in batch:
+            await layer.group_send(group, message)
+
+    async_to_sync(send_all)()
+
+
 def _publish_pipelined(batch: list[tuple[str, dict[str, Any]]]) -> bool:
     """Publish a batch with one pipelined round trip from this (sync) thread: exactly what
     the pub/sub layer's ``group_send`` publishes (its group channel name and serializer),
     without an event loop per call or one round trip per group. False when the layer is
-    another kind (then the publisher thread sends through the layer's own API)."""
+    another kind (then ``_group_send_all``)."""
     target = _pubsub_target(os.getpid())
     if target is None:
         return False
@@ -414,18 +340,29 @@ JOIN conversations_conversation v ON v.id = t.conversation_id
 JOIN integrations_integration i ON i.id = v.integration_id
 LEFT JOIN tickets_queue q ON q.id = t.queue_id
 LEFT JOIN tenants_user u ON u.id = t.assignee_id
-WHERE t.company_id = %s AND t.id = %s
+WHERE t.company_id = %s AND t.id IN ({ids})
 """
 
 
 def _load_row(company_id: int, ticket_id: int) -> dict[str, Any] | None:
-    """``ticket_row`` of the ticket as committed, in one statement (this runs after every
-    change staff see, webhooks included: no ORM query compilation on that path)."""
+    """``ticket_row`` of one ticket as committed (see ``_load_rows``)."""
+    return _load_rows(company_id, {ticket_id}).get(ticket_id)
+
+
+def _load_rows(company_id: int, ticket_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """``ticket_row`` of the company's tickets as committed, in one statement for the
+    whole batch (this runs after every change staff see, webhooks included: no ORM query
+    compilation on that path). Tickets of another company are not found."""
+    ids = sorted(ticket_ids)
+    if not ids:
+        return {}
+    sql = _TICKET_ROW_SQL.format(ids=", ".join(["%s"] * len(ids)))
     with connection.cursor() as cursor:
-        cursor.execute(_TICKET_ROW_SQL, [company_id, ticket_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
+        cursor.execute(sql, [company_id, *ids])
+        return {row[0]: _row_dict(row) for row in cursor.fetchall()}
+
+
+def _row_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     (pk, number, status, queue_id, queue_name, queue_color, assignee_id, full_name, email,
      contact_name, phone, is_group, group_name, kind, priority, tags, unread, ai_paused,
      waiting_since, last_message_at, created_at) = row  # fmt: skip
@@ -549,26 +486,12 @@ class _Item(NamedTuple):
     extra: dict[str, Any]
 
 
-def _publish(company_id: int, ticket_id: int, event: str, extra: dict[str, Any]) -> None:
-    """Publish one event now (see ``_publish_batch``)."""
-    _publish_batch([_Item(company_id, ticket_id, event, extra)])
-
-
-def _load_rows(company_id: int, ticket_ids: set[int]) -> dict[int, dict[str, Any]]:
-    rows: dict[int, dict[str, Any]] = {}
-    for ticket_id in ticket_ids:  # usually one or two; see _load_row
-        row = _load_row(company_id, ticket_id)
-        if row is not None:
-            rows[ticket_id] = row
-    return rows
-
-
 def _publish_batch(items: list[_Item]) -> None:
     """Runs after commit, for one or more events in the order they were committed: load
     the tickets as committed, work out who may see each (and who could see it before and
     no longer can), sequence, log and send.
 
-    A batch costs one row query per ticket, one counts query per company and three Redis
+    A batch costs one rows query and one counts query per company and three Redis
     round trips (audiences, sequence + log, publish) however many events it holds: under
     load the publisher thread drains what accumulated while it worked."""
     by_company: dict[int, set[int]] = {}

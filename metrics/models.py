@@ -129,13 +129,11 @@ class RollupScope(models.TextChoices):
     QUEUE = "queue", _("Queue")
 
 
-class ResponseTimeBucket(CompanyOwned):
-    """A histogram bucket of one response-time figure for a local day and a scope (the
-    whole company, one agent or one queue), in wall-clock or business-hours seconds:
-    how many values fell in it, their sum, smallest and largest (metrics.rollups)."""
+class HistogramBucket(CompanyOwned):
+    """One bucket of a figure's histogram for a scope (the whole company, one agent or
+    one queue): how many values fell in it, their sum, smallest and largest. The
+    period column (day or week) belongs to each table."""
 
-    business = models.BooleanField(default=False)
-    day = models.DateField()
     scope = models.CharField(max_length=10, choices=RollupScope.choices)
     scope_id = models.BigIntegerField(default=0)  # the agent's or queue's id; 0 for company
     metric = models.CharField(max_length=20)
@@ -144,6 +142,18 @@ class ResponseTimeBucket(CompanyOwned):
     total = models.FloatField(default=0.0)
     lo = models.FloatField(default=0.0)
     hi = models.FloatField(default=0.0)
+
+    class Meta:
+        abstract = True
+
+
+class ResponseTimeBucket(HistogramBucket):
+    """A histogram bucket of one response-time figure for a local day and a scope (the
+    whole company, one agent or one queue), in wall-clock or business-hours seconds:
+    how many values fell in it, their sum, smallest and largest (metrics.rollups)."""
+
+    business = models.BooleanField(default=False)
+    day = models.DateField()
 
     class Meta:
         verbose_name = _("response-time bucket")
@@ -156,7 +166,7 @@ class ResponseTimeBucket(CompanyOwned):
         ]
 
 
-class ResponseTimeWeek(CompanyOwned):
+class ResponseTimeWeek(HistogramBucket):
     """The same buckets as ResponseTimeBucket summed over a local ISO week (``week`` is
     its Monday): kept on write by the same statement as the daily rows, rebuilt from
     them. Long periods read whole weeks here and only the partial weeks at either end
@@ -164,14 +174,6 @@ class ResponseTimeWeek(CompanyOwned):
 
     business = models.BooleanField(default=False)
     week = models.DateField()
-    scope = models.CharField(max_length=10, choices=RollupScope.choices)
-    scope_id = models.BigIntegerField(default=0)
-    metric = models.CharField(max_length=20)
-    bucket = models.PositiveSmallIntegerField()
-    n = models.PositiveIntegerField(default=0)
-    total = models.FloatField(default=0.0)
-    lo = models.FloatField(default=0.0)
-    hi = models.FloatField(default=0.0)
 
     class Meta:
         verbose_name = _("weekly response-time bucket")
@@ -184,7 +186,7 @@ class ResponseTimeWeek(CompanyOwned):
         ]
 
 
-class TicketBucket(CompanyOwned):
+class TicketBucket(HistogramBucket):
     """Ticket figures per local day and scope, kept by a PostgreSQL trigger on
     tickets_ticket (migration 0007, docs/metrics.md): counters (bucket 0) "created" (by
     creation day; company and current queue), "resolved" and "reopened"; histograms
@@ -192,14 +194,8 @@ class TicketBucket(CompanyOwned):
     the ticket's current state, in wall-clock seconds."""
 
     day = models.DateField()
-    scope = models.CharField(max_length=10, choices=RollupScope.choices)
-    scope_id = models.BigIntegerField(default=0)
-    metric = models.CharField(max_length=20)
-    bucket = models.PositiveSmallIntegerField()
+    # Signed: the trigger also subtracts from it when a ticket leaves the bucket.
     n = models.IntegerField(default=0)
-    total = models.FloatField(default=0.0)
-    lo = models.FloatField(default=0.0)
-    hi = models.FloatField(default=0.0)
 
     class Meta:
         verbose_name = _("ticket bucket")

@@ -529,22 +529,24 @@ WHERE id = %(conversation)s
 
 def _inbound_counters(
     ticket: Ticket, conversation: Conversation, *, at: datetime, now: datetime
-) -> None:
-    """Count a customer message on its ticket and conversation (see the SQL above; the
-    embedded SQLite runs the same updates through the ORM)."""
+) -> bool:
+    """Count a customer message on its ticket; True when the conversation's clocks moved
+    in the same statement (PostgreSQL, see the SQL above). The embedded SQLite updates the
+    ticket through the ORM and leaves the conversation to the caller."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 _INBOUND_COUNTERS_SQL,
                 {"at": at, "now": now, "ticket": ticket.pk, "conversation": conversation.pk},
             )
-        return
+        return True
     Ticket.objects.filter(pk=ticket.pk).update(
         unread_count=F("unread_count") + 1,
         waiting_since=Coalesce(F("waiting_since"), Value(at)),
         last_message_at=Greatest(Coalesce(F("last_message_at"), Value(at)), Value(at)),
         updated_at=now,
     )
+    return False
 
 
 def message_ingest(
@@ -617,8 +619,9 @@ def message_ingest(
     insert(message)  # the hot path: one prepared INSERT (atende.rows)
     message_apply_parked(message, integration_id=integration.pk)
 
+    conversation_done = False  # the conversation's clocks, moved with the ticket's counters
     if ticket is not None and customer:
-        _inbound_counters(ticket, conversation, at=at, now=now)
+        conversation_done = _inbound_counters(ticket, conversation, at=at, now=now)
         ticket.unread_count += 1
         ticket.waiting_since = ticket.waiting_since or at
         ticket.last_message_at = max(ticket.last_message_at or at, at)
@@ -643,8 +646,7 @@ def message_ingest(
             ticket.waiting_since = None
         Ticket.objects.filter(pk=ticket.pk).update(**ticket_fields)
 
-    if not (ticket is not None and customer and connection.vendor == "postgresql"):
-        # (Done together with the ticket's counters above on PostgreSQL.)
+    if not conversation_done:
         conversation_fields: dict[str, Any] = {
             "last_message_at": Greatest(Coalesce(F("last_message_at"), Value(at)), Value(at))
         }
