@@ -184,12 +184,12 @@ def events_ingest_prefetch(
         params = [p for key in keys for p in key]
         for found in fetch_all(sql, params, Conversation, Contact, Ticket, Queue):
             conversation, contact, ticket, queue = found
-            assert conversation is not None  # noqa: S101 - inner join
-            conversation.contact = contact
+            assert isinstance(conversation, Conversation)  # noqa: S101 - inner join
+            conversation.contact = contact  # type: ignore[assignment]
             key = (conversation.integration_id, conversation.external_id)
             target.conversations[key] = conversation
-            if ticket is not None:
-                ticket.queue = queue
+            if isinstance(ticket, Ticket):
+                ticket.queue = queue  # type: ignore[assignment]
                 target.tickets[conversation.pk] = ticket
     target.parked = set()
     if in_conversations:
