@@ -407,7 +407,11 @@ def _conversation(
         conversation.just_created = True  # type: ignore[attr-defined]
     else:
         if info is not None and (info.external_id or info.phone or info.identifier):
-            changed = _contact_changes(conversation.contact, info, _phone_of(info), overwrite=False)
+            contact = conversation.contact
+            # Parsing a phone number costs more than the rest of a known conversation's
+            # checks: only when the contact has none yet.
+            phone = "" if contact.phone else _phone_of(info)
+            changed = _contact_changes(contact, info, phone, overwrite=False)
             if changed:
                 batch.invalidate()  # other prefetched conversations may share the contact
                 conversation.contact.save(update_fields=[*sorted(changed), "updated_at"])
