@@ -2,17 +2,21 @@
 """Webhook ingest benchmark: signed Chatwoot and Twilio webhooks against a real server.
 
     DATABASE_URL=postgres://... python bench/ingest.py [--messages 3000] [--concurrency 16]
-        [--workers 2] [--twilio-share 0.2] [--duplicates 0.05] [--url http://host:port]
-        [--no-baseline] [--keep]
+        [--workers 2] [--server granian|gunicorn|uvicorn|daphne] [--ingest queued|inline]
+        [--ingest-workers 1] [--http-nice 0] [--twilio-share 0.2] [--duplicates 0.05]
+        [--url http://host:port] [--no-baseline] [--keep]
 
 1. creates a throwaway company with a Chatwoot and a Twilio integration in the PostgreSQL of
    DATABASE_URL;
-2. starts daphne (``--workers`` processes sharing one listening socket, as a pre-fork
-   deployment would) on 127.0.0.1, or targets ``--url`` (a server on the same database);
+2. starts ``--workers`` server processes (granian WSGI by default) on 127.0.0.1 and, in
+   queued mode (the PostgreSQL default), ``--ingest-workers`` ``manage.py ingest_worker``
+   processes; or targets ``--url`` (a server on the same database);
 3. sends ``--messages`` distinct messages spread over conversations (5 messages each), plus
    ``--duplicates`` of them again (half the same delivery, half the same message under a
    new delivery id), ``--concurrency`` requests in flight, bounded by ``--timeout``;
-4. checks the database: messages/s, p50/p99 acknowledgement latency, lost and duplicated;
+4. waits until every stored event is ingested, then checks the database: messages/s (until
+   the last message was in the database), p50/p99 acknowledgement latency, lost and
+   duplicated, CPU per request of the servers, PostgreSQL and this client;
 5. runs the same load against a minimal view that inserts one row (bench/minimal_urls.py,
    not part of the product) on the same stack, and prints the ratio;
 6. deletes the throwaway company (unless ``--keep``).
@@ -66,6 +70,8 @@ class RunResult:
     seconds: float
     latencies_ms: list[float]
     server_cpu_seconds: float = float("nan")
+    database_cpu_seconds: float = float("nan")  # every postgres process of the machine
+    client_cpu_seconds: float = float("nan")
     started_at: float = 0.0  # wall clock (time.time) of the first request
     ingested_seconds: float = float("nan")  # first request -> last message ingested
     codes: Counter[int] = field(default_factory=Counter)
@@ -271,6 +277,7 @@ class Server:
         *,
         ingest: str = "inline",
         ingest_workers: int = 0,
+        http_nice: int = 0,
     ) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -307,7 +314,9 @@ class Server:
                 argv = [
                     command("granian"),
                     "--interface",
-                    "asgi",
+                    "wsgi",
+                    "--blocking-threads",
+                    "1",
                     "--workers",
                     str(workers),
                     "--host",
@@ -316,8 +325,7 @@ class Server:
                     str(self.port),
                     "--log-level",
                     "warning",
-                    "--no-ws",
-                    "atende.asgi:application",
+                    "atende.wsgi:application",
                 ]
             else:
                 argv = [
@@ -330,6 +338,8 @@ class Server:
                     "warning",
                     "atende.wsgi:application",
                 ]
+            if http_nice:
+                argv = ["nice", "-n", str(http_nice), *argv]
             self.processes = [
                 subprocess.Popen(argv, env=env, cwd=str(ROOT))  # noqa: S603 - loopback only
             ]
@@ -407,6 +417,29 @@ class Server:
                 process.kill()
         if self.kind not in ("granian", "gunicorn"):
             self.sock.close()
+
+
+def _cpu_of(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu_seconds() -> float:
+    """User+system CPU of every postgres process so far (including exited backends is
+    not possible: the server's backends are pooled for the run, so they stay), or NaN."""
+    total = 0.0
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return float("nan")
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":
+                continue
+            total += _cpu_of(pid)
+        except OSError:
+            continue
+    return total
 
 
 # --- the load -----------------------------------------------------------------------
@@ -521,6 +554,8 @@ def report(result: RunResult, stored_messages: int) -> str:
         f"max {max(result.latencies_ms or [0]):.1f} ms; HTTP {dict(result.codes)}; "
         f"answers {dict(result.statuses)}; transport errors {result.errors}; "
         f"server CPU {result.server_cpu_seconds * 1000 / max(result.sent, 1):.1f} ms/request"
+        f" (PostgreSQL {result.database_cpu_seconds * 1000 / max(result.sent, 1):.1f}, "
+        f"bench client {result.client_cpu_seconds * 1000 / max(result.sent, 1):.1f})"
     )
 
 
@@ -537,11 +572,17 @@ def run_baseline(args: argparse.Namespace, requests: list[Request]) -> tuple[Run
     server = Server(args.workers, "bench.minimal_settings", public_base=False, kind=args.server)
     try:
         server.wait_ready()
-        cpu_before = server.cpu_seconds()
+        cpu_before, db_before, client_before = (
+            server.cpu_seconds(),
+            database_cpu_seconds(),
+            time.process_time(),
+        )
         result = asyncio.run(
             drive(server.url, requests, args.concurrency, args.timeout, "minimal view (1 INSERT)")
         )
         result.server_cpu_seconds = server.cpu_seconds() - cpu_before
+        result.database_cpu_seconds = database_cpu_seconds() - db_before
+        result.client_cpu_seconds = time.process_time() - client_before
     finally:
         server.stop()
     with connection.cursor() as cursor:
@@ -558,7 +599,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
-    parser.add_argument("--server", choices=SERVERS, default="gunicorn")
+    parser.add_argument("--server", choices=SERVERS, default="granian")
     parser.add_argument(
         "--ingest",
         choices=("queued", "inline"),
@@ -567,6 +608,13 @@ def main() -> int:
     )
     parser.add_argument(
         "--ingest-workers", type=int, default=1, help="manage.py ingest_worker processes"
+    )
+    parser.add_argument(
+        "--http-nice",
+        type=int,
+        default=0,
+        help="run the HTTP workers (granian/gunicorn) under nice N: on a machine shared with "
+        "the ingest workers, the stored events' ingest goes first",
     )
     parser.add_argument("--baseline-only", action="store_true", help="only the minimal view")
     parser.add_argument("--twilio-share", type=float, default=0.2)
@@ -600,6 +648,7 @@ def main() -> int:
                 kind=args.server,
                 ingest=args.ingest,
                 ingest_workers=args.ingest_workers,
+                http_nice=args.http_nice,
             )
             base_url = server.url
             server.wait_ready()
@@ -613,9 +662,12 @@ def main() -> int:
             flush=True,
         )
         cpu_before = server.cpu_seconds() if server is not None else float("nan")
+        db_before, client_before = database_cpu_seconds(), time.process_time()
         result = asyncio.run(drive(base_url, requests, args.concurrency, args.timeout, "atende"))
+        result.client_cpu_seconds = time.process_time() - client_before
         if args.ingest == "queued" or args.url:
             wait_ingested(company, result, args.timeout)
+        result.database_cpu_seconds = database_cpu_seconds() - db_before
         if server is not None:
             result.server_cpu_seconds = server.cpu_seconds() - cpu_before
             server.stop()

@@ -328,6 +328,7 @@ def contact_upsert(
     else:
         changed = _contact_changes(contact, info, phone, overwrite=overwrite)
         if changed:
+            batch.invalidate()  # a batch may hold another copy of this contact
             contact.save(update_fields=[*sorted(changed), "updated_at"])
     if identity_key and not has_identity:
         insert(
@@ -392,7 +393,6 @@ def _conversation(
     if conversation is None:
         if not create or info is None:
             return None
-        batch.invalidate()  # a new contact may be an existing one found by phone
         contact = contact_upsert(integration=integration, info=info)
         conversation = Conversation(
             company_id=integration.company_id,

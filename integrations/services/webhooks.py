@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -469,17 +469,45 @@ def webhooks_process_pending(*, limit: int | None = None, min_age: timedelta | N
             ids = [event.pk for event in events]
             if events:
                 _ingest_batch(events)
+    except (IntegrityError, OperationalError):
+        if not ids:
+            raise
+        # A collision with a concurrent writer (another worker storing the same new
+        # conversation or message, a deadlock): its rows are committed now, so the same
+        # batch again finds them, as the careful retry of the one-event path does.
+        logger.info("a batch of %d webhook events collided; trying it again", len(ids))
+        if not _retry_batch(ids):
+            _one_by_one(ids)
     except Exception:
         if not ids:
             raise
-        logger.warning(
-            "a batch of %d webhook events failed; processing them one by one",
-            len(ids),
-            exc_info=True,
-        )
-        for pk in ids:
-            _process_one_queued(pk)
+        _one_by_one(ids)
     return len(ids)
+
+
+def _retry_batch(ids: list[int]) -> bool:
+    try:
+        with transaction.atomic():
+            events = list(
+                WebhookEvent.objects.filter(pk__in=ids, status=WebhookStatus.RECEIVED)
+                .order_by("pk")
+                .select_for_update(skip_locked=True)
+            )
+            if events:
+                _ingest_batch(events)
+    except Exception:
+        return False
+    return True
+
+
+def _one_by_one(ids: list[int]) -> None:
+    logger.warning(
+        "a batch of %d webhook events failed; processing them one by one",
+        len(ids),
+        exc_info=True,
+    )
+    for pk in ids:
+        _process_one_queued(pk)
 
 
 def _process_one_queued(pk: int) -> None:
