@@ -181,8 +181,25 @@ def start_gunicorn(layer: str, port: int) -> subprocess.Popen:
 
     env = {**os.environ, "ATENDE_CHANNEL_LAYER": LAYERS[layer], "LOG_LEVEL": "WARNING"}
     log = open(settings.VAR_DIR / f"bench-gunicorn-{layer}.log", "wb")  # noqa: SIM115
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-        [
+    if SERVER["http"] == "granian":
+        argv = [
+            str(Path(sys.executable).parent / "granian"),
+            "--interface",
+            "wsgi",
+            "--blocking-threads",
+            "1",
+            "--workers",
+            SERVER["http_workers"],
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "atende.wsgi:application",
+        ]
+    else:
+        argv = [
             sys.executable,
             "-m",
             "gunicorn",
@@ -193,7 +210,9 @@ def start_gunicorn(layer: str, port: int) -> subprocess.Popen:
             "--log-level",
             "warning",
             "atende.wsgi:application",
-        ],
+        ]
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+        argv,
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -278,7 +297,7 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
     # /webhooks/ apart from /ws/), events reach the websocket server through Redis.
     http_server = None
     post_base = base
-    if SERVER["http"] == "gunicorn":
+    if SERVER["http"] in ("gunicorn", "granian"):
         http_port = free_port()
         http_server = start_gunicorn(layer, http_port)
         post_base = f"http://127.0.0.1:{http_port}"
@@ -506,11 +525,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn processes")
     parser.add_argument(
         "--http",
-        choices=("same", "gunicorn"),
+        choices=("same", "gunicorn", "granian"),
         default="same",
-        help="where webhooks go: the websocket server, or gunicorn workers of their own",
+        help="where webhooks go: the websocket server, or WSGI workers of their own",
     )
-    parser.add_argument("--http-workers", type=int, default=2, help="gunicorn processes")
+    parser.add_argument("--http-workers", type=int, default=2, help="WSGI processes")
     parser.add_argument(
         "--ingest",
         choices=("queued", "inline"),

@@ -177,6 +177,17 @@ def _local_parts(
     )
 
 
+def _agent_of(message: Message) -> int:
+    """The agent a message counts for (an agent's outbound message), else 0."""
+    if (
+        message.direction == Direction.OUTBOUND
+        and message.sender_type == SenderType.AGENT
+        and message.sender_user_id
+    ):
+        return int(message.sender_user_id)
+    return 0
+
+
 def message_statements(message: Message, company_tz: Any) -> list[Statement]:
     """Increments for one stored message: its volume (non-private messages), the contact
     active that day (inbound), the agent's ticket that day (an agent's reply).
@@ -186,13 +197,7 @@ def message_statements(message: Message, company_tz: Any) -> list[Statement]:
     (day_sql, day_p), (hour_sql, hour_p), (bit_sql, bit_p) = _local_parts(
         message.company_id, message.created_at, company_tz
     )
-    agent_id = 0
-    if (
-        message.direction == Direction.OUTBOUND
-        and message.sender_type == SenderType.AGENT
-        and message.sender_user_id
-    ):
-        agent_id = message.sender_user_id
+    agent_id = _agent_of(message)
     t = _table(MessageVolume)
     out: list[Statement] = [
         (
@@ -246,13 +251,7 @@ def messages_statements(items: Sequence[tuple[Message, Any]]) -> list[Statement]
             continue
         local_at = message.created_at.astimezone(company_tz)
         day = local_at.date()
-        agent_id = 0
-        if (
-            message.direction == Direction.OUTBOUND
-            and message.sender_type == SenderType.AGENT
-            and message.sender_user_id
-        ):
-            agent_id = message.sender_user_id
+        agent_id = _agent_of(message)
         key = (
             message.company_id,
             day,

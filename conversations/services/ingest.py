@@ -193,29 +193,35 @@ def events_ingest_prefetch(
                 target.tickets[conversation.pk] = ticket
     target.parked = set()
     if in_conversations:
-        keys3 = sorted(in_conversations)
-        values = ", ".join(["(%s, %s, %s)"] * len(keys3))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT v.integration_id, v.external_id, m.external_id "  # noqa: S608
-                f"FROM (VALUES {values}) AS k (integration_id, conversation, message) "
-                "JOIN conversations_conversation v "
-                "ON v.integration_id = k.integration_id AND v.external_id = k.conversation "
-                "JOIN conversations_message m "
-                "ON m.conversation_id = v.id AND m.external_id = k.message",
-                [p for key in keys3 for p in key],
-            )
-            target.stored.update((int(i), str(c), str(m)) for i, c, m in cursor.fetchall())
+        found_rows = _rows_for_keys(
+            "SELECT v.integration_id, v.external_id, m.external_id "
+            "FROM (VALUES {values}) AS k (integration_id, conversation, message) "
+            "JOIN conversations_conversation v "
+            "ON v.integration_id = k.integration_id AND v.external_id = k.conversation "
+            "JOIN conversations_message m "
+            "ON m.conversation_id = v.id AND m.external_id = k.message",
+            in_conversations,
+        )
+        target.stored.update((int(i), str(c), str(m)) for i, c, m in found_rows)
     if messages:
-        keys = sorted(messages)
-        values = ", ".join(["(%s, %s)"] * len(keys))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT integration_id, external_message_id FROM conversations_parkedmessageevent "  # noqa: S608
-                f"WHERE (integration_id, external_message_id) IN ({values})",
-                [p for key in keys for p in key],
-            )
-            target.parked.update((int(i), str(m)) for i, m in cursor.fetchall())
+        found_rows = _rows_for_keys(
+            "SELECT integration_id, external_message_id FROM conversations_parkedmessageevent "
+            "WHERE (integration_id, external_message_id) IN ({values})",
+            messages,
+        )
+        target.parked.update((int(i), str(m)) for i, m in found_rows)
+
+
+def _rows_for_keys(sql: str, keys: set[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Run ``sql`` with ``{values}`` replaced by one parameter tuple per key."""
+    ordered = sorted(keys)
+    row = f"({', '.join(['%s'] * len(ordered[0]))})"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.format(values=", ".join([row] * len(ordered))),
+            [p for key in ordered for p in key],
+        )
+        return list(cursor.fetchall())
 
 
 def _apply(integration: Integration, event: Event, careful: bool) -> Outcome:
