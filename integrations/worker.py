@@ -71,12 +71,13 @@ def run(
                 pass
             for _ in listener.notifies(timeout=0.001):
                 pass
-        except (OperationalError, InterfaceError, DatabaseError, psycopg.Error):
-            logger.exception("ingest worker: database error; retrying in 1 s")
-            connection.close()
-            if listener is not None:
-                listener.close()
-                listener = None
+        except Exception as exc:  # never die: what waits stays "received" meanwhile
+            logger.exception("ingest worker: %s; retrying in 1 s", type(exc).__name__)
+            if isinstance(exc, OperationalError | InterfaceError | DatabaseError | psycopg.Error):
+                connection.close()
+                if listener is not None:
+                    listener.close()
+                    listener = None
             time.sleep(1.0)
     if listener is not None:
         listener.close()

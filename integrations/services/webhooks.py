@@ -507,7 +507,10 @@ def _one_by_one(ids: list[int]) -> None:
         exc_info=True,
     )
     for pk in ids:
-        _process_one_queued(pk)
+        try:
+            _process_one_queued(pk)
+        except Exception:  # e.g. the database went away: the event stays "received"
+            logger.exception("webhook event %s could not be processed; left for later", pk)
 
 
 def _process_one_queued(pk: int) -> None:

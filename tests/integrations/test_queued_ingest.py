@@ -400,3 +400,23 @@ def test_the_worker_wakes_on_the_notification_and_workers_never_share_an_event(
     assert Counter(WebhookEvent.objects.values_list("status", flat=True)) == {"processed": 40}
     assert sum(Ticket.objects.values_list("unread_count", flat=True)) == 40
     assert Ticket.objects.count() == 7
+
+
+@pytest.mark.django_db
+def test_the_worker_survives_an_unexpected_error_and_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+
+    def flaky_drain(**kwargs: Any) -> int:
+        calls.append("drain")
+        if len(calls) == 1:
+            raise RuntimeError("an integration vanished mid-batch")
+        return 0
+
+    monkeypatch.setattr(worker, "drain", flaky_drain)
+    monkeypatch.setattr(worker.time, "sleep", lambda seconds: None)
+
+    worker.run(should_stop=lambda: len(calls) >= 2, idle_seconds=0.01)
+
+    assert calls == ["drain", "drain"]
