@@ -391,6 +391,8 @@ def test_the_worker_wakes_on_the_notification_and_workers_never_share_an_event(
         elapsed = time.monotonic() - started
     finally:
         stop.set()
+        with connection.cursor() as cursor:  # wake both from their long wait
+            cursor.execute(f"NOTIFY {webhook_service.INGEST_CHANNEL}")
         for thread in threads:
             thread.join(timeout=40)
     assert not errors
