@@ -386,7 +386,7 @@ def _rt_histograms(
             else None,
         )
         for scope, scope_id, metric, bucket, n, total, lo, hi in rows:
-            out[(scope, scope_id, metric)].add(bucket, n, total, lo, hi)
+            out[(scope, scope_id, metric)].put(bucket, n, total, lo, hi)
         shared["rt_hist"] = out
     return shared["rt_hist"]
 
@@ -569,7 +569,8 @@ def _wall_clock_equals_business(
         return True
     shared = {} if shared is None else shared
     if "always_open" not in shared:
-        queue_hours = Queue.objects.for_company(company).values_list("business_hours", flat=True)
+        # The queue rows the queue table reads anyway: no query of its own.
+        queue_hours = [q.business_hours for q in _queues(company, shared)]
         shared["always_open"] = not any(
             any(day in (hours or {}) for day in DAY_KEYS)
             for hours in [hours_for(company), *queue_hours]
@@ -610,7 +611,7 @@ def _ticket_rollup(company: Company, f: MetricsFilter, shared: dict[str, Any] | 
         if metric in TICKET_COUNTERS:
             counts[(scope, scope_id, metric)] += n
         elif n > 0:  # buckets the tickets have all left (reopened, transferred) hold none
-            hist[(scope, scope_id, metric)].add(bucket, n, total, lo, hi)
+            hist[(scope, scope_id, metric)].put(bucket, n, total, lo, hi)
     stats: dict[str | None, dict[Any, dict[str, Stats]]] = {
         grouping: defaultdict(dict) for grouping in _TICKET_SCOPES.values()
     }
@@ -649,6 +650,8 @@ def message_rollup(
     """Messages of the period counted by local day, local hour, direction and sender
     type: one scan feeds the daily and hourly volumes, the heatmap and the totals."""
     shared = {} if shared is None else shared
+    if "rollup" not in shared and use_rollups(f) and connection.vendor == "postgresql":
+        _message_rollup_pg(company, f, shared)
     if "rollup" not in shared and use_rollups(f):
         shared["rollup"] = list(
             MessageVolume.objects.for_company(company)
@@ -794,8 +797,8 @@ def timeseries(
     """Per-day volume (in/out) and response-time trend (agents), per-hour volume
     (customer messages)."""
     shared = {} if shared is None else shared
-    daily: dict[str, dict[str, Any]] = {
-        d.isoformat(): {
+    daily: dict[date, dict[str, Any]] = {
+        d: {
             "date": d.isoformat(),
             "in": 0,
             "out": 0,
@@ -805,14 +808,14 @@ def timeseries(
         for d in f.days
     }
     for row in message_rollup(company, f, shared):
-        key = row["day"].isoformat()
-        if key in daily:
-            daily[key][row["direction"]] += row["n"]
+        per_day = daily.get(row["day"])
+        if per_day is not None:
+            per_day[row["direction"]] += row["n"]
     trend = _trend(company, f)
     for day, per in trend.items():
-        if day is not None and day.isoformat() in daily:
+        if day in daily:
             for metric, stats in per.items():
-                daily[day.isoformat()][metric] = stats["p50"]
+                daily[day][metric] = stats["p50"]
     heat = heatmap(company, f, shared)
     hourly = [{"hour": h, "count": sum(heat["cells"][d][h] for d in range(7))} for h in range(24)]
     return {"daily": list(daily.values()), "hourly": hourly}
@@ -832,7 +835,7 @@ def _trend(company: Company, f: MetricsFilter) -> dict[Any, dict[str, Stats]]:
             .values_list("day", "metric", "bucket", "n", "total", "lo", "hi")
         ):
             day, metric, bucket, n, total, lo, hi = r
-            hist[day][names[metric]].add(bucket, n, total, lo, hi)
+            hist[day][names[metric]].put(bucket, n, total, lo, hi)  # one row per bucket
         return {day: {k: h.stats() for k, h in per.items()} for day, per in hist.items()}
     reply, from_queue, _ = _rt_fields(f)
     rt = response_times_qs(company, f).annotate(day=TruncDate("answered_at", tzinfo=company.tzinfo))
@@ -870,7 +873,7 @@ def agent_table(
     )
     if f.agent_id:
         members = members.filter(user_id=f.agent_id)
-    sent = _agent_sent_rollup(company, f) if use_rollups(f) else _agent_sent(company, f)
+    sent = _agent_sent_rollup(company, f, shared) if use_rollups(f) else _agent_sent(company, f)
     rt = _rt_stats(company, f, "responder_id", shared)
     tk = _ticket_stats(company, f, "assignee_id", shared)
     rows = []
@@ -883,29 +886,64 @@ def agent_table(
     return rows
 
 
-def _agent_sent_rollup(company: Company, f: MetricsFilter) -> dict[int, dict[str, int]]:
+# Bits set in the 4-bit quarters mask of a message-volume row (one row per agent, local
+# day and hour): the agent's 15-minute activity slots in that hour.
+_QUARTER_BITS = (
+    "(quarters & 1) + ((quarters >> 1) & 1) + ((quarters >> 2) & 1) + ((quarters >> 3) & 1)"
+)
+
+
+def _message_rollup_pg(company: Company, f: MetricsFilter, shared: dict[str, Any]) -> None:
+    """The period's message volumes by day, hour, direction and sender type, and the
+    agents' messages and activity slots, in one scan of the roll-up (two grouping sets):
+    ``shared["rollup"]`` and ``shared["agent_sent"]``."""
+    days = f.days
+    by_day: list[dict[str, Any]] = []
+    per_agent: dict[int, dict[str, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT GROUPING(day), day, hour, direction, sender_type, sender_user_id, "  # noqa: S608 - constants only
+            f"SUM(n), SUM({_QUARTER_BITS}) FROM {MessageVolume._meta.db_table} "
+            "WHERE company_id = %s AND day >= %s AND day <= %s "
+            "GROUP BY GROUPING SETS ((day, hour, direction, sender_type), "
+            "(sender_user_id, direction, sender_type))",
+            [company.pk, days[0], days[-1]],
+        )
+        rows = cursor.fetchall()
+    for agents_set, day, hour, direction, sender_type, user_id, n, slots in rows:
+        if not agents_set:
+            by_day.append(
+                {"day": day, "direction": direction, "sender_type": sender_type, "hr": hour, "n": n}
+            )
+        elif user_id and direction == Direction.OUTBOUND and sender_type == SenderType.AGENT:
+            per_agent[user_id] = {"messages": n, "slots": slots}
+    shared["rollup"] = by_day
+    shared["agent_sent"] = per_agent
+
+
+def _agent_sent_rollup(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> dict[int, dict[str, int]]:
     """Per agent: messages sent, distinct tickets, activity slots (roll-ups). A 15-minute
     slot lies in one local hour (time-zone offsets are multiples of 15 minutes)."""
     sent: dict[int, dict[str, int]] = {}
-    # Bits set in the 4-bit quarters mask (one row per agent, local day and hour).
-    bits = RawSQL(
-        "(quarters & 1) + ((quarters >> 1) & 1) + ((quarters >> 2) & 1) + ((quarters >> 3) & 1)",
-        [],
-        output_field=IntegerField(),
-    )
-    for row in (
-        MessageVolume.objects.for_company(company)
-        .filter(**_day_range(f), direction=Direction.OUTBOUND, sender_type=SenderType.AGENT)
-        .exclude(sender_user_id=0)
-        .values("sender_user_id")
-        .annotate(messages=Sum("n"), slots=Sum(bits))
-        .order_by()
-    ):
-        sent[row["sender_user_id"]] = {
-            "messages": row["messages"],
-            "tickets": 0,
-            "slots": row["slots"],
+    if shared is not None and "agent_sent" in shared:  # read with the volumes
+        per_agent = shared["agent_sent"]
+    else:
+        per_agent = {
+            row["sender_user_id"]: {"messages": row["messages"], "slots": row["slots"]}
+            for row in MessageVolume.objects.for_company(company)
+            .filter(**_day_range(f), direction=Direction.OUTBOUND, sender_type=SenderType.AGENT)
+            .exclude(sender_user_id=0)
+            .values("sender_user_id")
+            .annotate(
+                messages=Sum("n"),
+                slots=Sum(RawSQL(_QUARTER_BITS, [], output_field=IntegerField())),  # noqa: S611
+            )
+            .order_by()
         }
+    for user_id, row in per_agent.items():
+        sent[user_id] = {"messages": row["messages"], "tickets": 0, "slots": row["slots"]}
     for row in (
         AgentTicketDay.objects.for_company(company)
         .filter(**_day_range(f), agent_id__in=list(sent))
@@ -971,12 +1009,20 @@ def _agent_row(
     }
 
 
+def _queues(company: Company, shared: dict[str, Any] | None) -> list[Queue]:
+    """The company's queues in display order, read once per request."""
+    shared = {} if shared is None else shared
+    if "queues" not in shared:
+        shared["queues"] = list(Queue.objects.for_company(company).order_by("order", "name"))
+    return list(shared["queues"])
+
+
 def queue_table(
     company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
     """One row per queue: tickets created in the period, first response from entering the
     queue (agents only), reply time and resolution medians."""
-    queues = list(Queue.objects.for_company(company).order_by("order", "name"))
+    queues = _queues(company, shared)
     if f.queue_id:
         queues = [q for q in queues if q.pk == f.queue_id]
     if use_ticket_rollups(f):
