@@ -15,12 +15,14 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
 
+from atende.handlers import asgi_router  # noqa: E402
 from atende.routing import websocket_urlpatterns  # noqa: E402
 from atende.ws_auth import OriginCheckMiddleware, WebsocketAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # /webhooks/ with the short middleware list (atende/handlers.py).
+        "http": asgi_router(django_asgi_app),
         "websocket": OriginCheckMiddleware(
             CookieMiddleware(
                 SessionMiddleware(WebsocketAuthMiddleware(URLRouter(websocket_urlpatterns)))

@@ -22,9 +22,12 @@ app.autodiscover_tasks(["integrations.ai"])
 
 # The AI buffer's safety net: bursts whose reply task was lost get re-scheduled.
 # The ticket workflow: scheduled messages go out, absent agents give tickets back.
+# Queued webhook events waiting too long are ingested by the sweep.
 app.conf.beat_schedule = {
     **(app.conf.beat_schedule or {}),
     "ai-sweep": {"task": "integrations.ai.tasks.ai_sweep", "schedule": 30.0},
     "tickets-send-scheduled": {"task": "tickets.send_due_scheduled_messages", "schedule": 30.0},
     "tickets-give-back": {"task": "tickets.give_back_offline_tickets", "schedule": 60.0},
+    # Queued webhooks that no ingest worker took (docs/webhooks.md).
+    "webhooks-sweep": {"task": "integrations.sweep_webhooks", "schedule": 30.0},
 }

@@ -12,6 +12,7 @@ profile of ``bench/ingest.py`` shows it matters; everything else stays ORM.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -41,17 +42,9 @@ def columns(model: type[models.Model], alias: str) -> str:
     return ", ".join(f'{alias}."{column}"' for column in _fields(model)[1])
 
 
-def fetch_one(
-    sql: str, params: Any, *models_: type[models.Model]
-) -> tuple[models.Model | None, ...] | None:
-    """Run ``sql`` (selecting ``columns()`` of each model in turn) and build one instance
-    per model from its first row; a model whose primary key is NULL (an outer join that
-    found nothing) gives None. None when there is no row."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
+def _instances(
+    row: Any, models_: tuple[type[models.Model], ...]
+) -> tuple[models.Model | None, ...]:
     out: list[models.Model | None] = []
     start = 0
     for model in models_:
@@ -68,6 +61,30 @@ def fetch_one(
             values[index] = value
         out.append(model.from_db(connection.alias, list(attnames), values))
     return tuple(out)
+
+
+def fetch_one(
+    sql: str, params: Any, *models_: type[models.Model]
+) -> tuple[models.Model | None, ...] | None:
+    """Run ``sql`` (selecting ``columns()`` of each model in turn) and build one instance
+    per model from its first row; a model whose primary key is NULL (an outer join that
+    found nothing) gives None. None when there is no row."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return _instances(row, models_)
+
+
+def fetch_all(
+    sql: str, params: Any, *models_: type[models.Model]
+) -> list[tuple[models.Model | None, ...]]:
+    """``fetch_one`` for every row."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [_instances(row, models_) for row in rows]
 
 
 def fetch[M: models.Model](
@@ -98,17 +115,35 @@ def _insert_plan(model: type[models.Model]) -> tuple[str, tuple[models.Field, ..
     return sql, fields
 
 
-def insert(instance: models.Model) -> models.Model:
+def insert(
+    instance: models.Model,
+    *,
+    notify: str = "",
+    also: Sequence[tuple[str, Sequence[Any]]] = (),
+) -> models.Model:
     """INSERT ``instance`` (a new row, auto primary key) with one prepared statement and
     set its primary key: what ``save(force_insert=True)`` sends, without compiling it each
     time. Values go through the fields' own ``pre_save``/``get_db_prep_save`` (defaults,
     ``auto_now_add``, JSON adaptation). No model signals are sent (the project has none:
-    STYLE.md rule 3). Other databases than PostgreSQL use ``save()``."""
+    STYLE.md rule 3). On PostgreSQL, in the same statement (one round trip): ``also``,
+    other data-modifying statements ``(sql, params)`` run as CTEs (they must not touch
+    the new row), and ``notify``, a ``NOTIFY`` on that channel (delivered at commit).
+    Other databases use ``save()`` and refuse ``also``/``notify``."""
     if connection.vendor != "postgresql":
+        if also or notify:
+            raise ValueError("insert(also=, notify=) needs PostgreSQL")
         instance.save(force_insert=True)
         return instance
     sql, fields = _insert_plan(type(instance))
     params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    if also or notify:
+        parts = [f"r AS ({sql})", *(f"a{i} AS ({other})" for i, (other, _) in enumerate(also))]
+        for _, other_params in also:
+            params.extend(other_params)
+        wake = ", pg_notify(%s, '')" if notify else ""
+        sql = f"WITH {', '.join(parts)} SELECT r.*{wake} FROM r"  # noqa: S608
+        if notify:
+            params.append(notify)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -121,6 +121,13 @@ MIDDLEWARE = [
     "atende.observability.LogContextMiddleware",
 ]
 
+# The webhook URLs are served with only these (atende/handlers.py): platforms send no
+# cookies, sessions or CSRF tokens.
+WEBHOOK_MIDDLEWARE = [
+    "atende.observability.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+]
+
 ROOT_URLCONF = "atende.urls"
 WSGI_APPLICATION = "atende.wsgi.application"
 ASGI_APPLICATION = "atende.asgi.application"
@@ -450,6 +457,20 @@ if SENTRY_DSN and not TESTING:
 
 # Raw webhook bodies above this are refused (413) but still recorded, truncated.
 WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(1024 * 1024)))
+# "queued": a webhook is verified, checked and stored, answered, and ingested by
+# `manage.py ingest_worker` in batches (PostgreSQL; docs/webhooks.md). "inline": ingested
+# inside the request (the embedded SQLite mode, and the test suite).
+WEBHOOK_INGEST = env(
+    "WEBHOOK_INGEST",
+    "queued" if DATABASES["default"]["ENGINE"].endswith("postgresql") else "inline",
+)
+if WEBHOOK_INGEST not in ("queued", "inline"):
+    raise ImproperlyConfigured("WEBHOOK_INGEST must be 'queued' or 'inline'")
+# Events ingested per transaction by the ingest worker.
+WEBHOOK_BATCH_SIZE = int(env("WEBHOOK_BATCH_SIZE", "100"))
+# Stored events older than this that no worker has ingested are picked up by the Celery
+# beat sweep (the worker down, or a request that died after storing its event).
+WEBHOOK_SWEEP_AFTER_SECONDS = int(env("WEBHOOK_SWEEP_AFTER_SECONDS", "30"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES * 2, 2_621_440)
 # Outbound HTTP to platforms: timeouts in seconds.
 OUTBOUND_HTTP_TIMEOUT = float(env("OUTBOUND_HTTP_TIMEOUT", "10"))

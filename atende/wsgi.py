@@ -4,7 +4,11 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atende.settings")
-application = get_wsgi_application()
+
+from atende.handlers import wsgi_router
+
+# /webhooks/ with the short middleware list (atende/handlers.py), the rest as usual.
+application = wsgi_router(get_wsgi_application())
 
 # Everything loaded so far (Django, the apps, models, settings, this module's imports:
 # ~200,000 objects) lives as long as the process. Freezing it keeps the collector's full

@@ -134,7 +134,35 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-SERVER = {"kind": "uvicorn", "workers": "1", "http": "same", "http_workers": "2"}
+SERVER = {
+    "kind": "uvicorn",
+    "workers": "1",
+    "http": "same",
+    "http_workers": "2",
+    "ingest": "queued",
+    "ingest_workers": "1",
+}
+
+
+def start_ingest_workers(layer: str) -> list[subprocess.Popen]:
+    """Queued ingest (the PostgreSQL default): the product's ``manage.py ingest_worker``
+    processes, which publish the events of what they ingest."""
+    if SERVER["ingest"] != "queued":
+        return []
+    from django.conf import settings
+
+    env = {**os.environ, "ATENDE_CHANNEL_LAYER": LAYERS[layer], "LOG_LEVEL": "WARNING"}
+    log = open(settings.VAR_DIR / f"bench-ingest-{layer}.log", "wb")  # noqa: SIM115
+    return [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "ingest_worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(int(SERVER["ingest_workers"]))
+    ]
 
 
 def server_argv(port: int) -> list[str]:
@@ -241,8 +269,10 @@ def signed(body: bytes) -> dict[str, str]:
 async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Result:
     import aiohttp
 
+    os.environ["WEBHOOK_INGEST"] = SERVER["ingest"]  # inherited by every server started
     port = free_port()
     daphne = start_daphne(layer, port)
+    ingest_workers = start_ingest_workers(layer)
     base = f"http://127.0.0.1:{port}"
     # --http gunicorn: webhooks go to WSGI workers of their own (a deployment that routes
     # /webhooks/ apart from /ws/), events reach the websocket server through Redis.
@@ -358,6 +388,9 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
             await asyncio.sleep(args.drain)
             await collect()
     finally:
+        for process in ingest_workers:
+            process.terminate()
+            process.wait(timeout=10)
         if http_server is not None:
             http_server.terminate()
             http_server.wait(timeout=10)
@@ -479,6 +512,13 @@ def main() -> None:
     )
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn processes")
     parser.add_argument(
+        "--ingest",
+        choices=("queued", "inline"),
+        default="queued",
+        help="WEBHOOK_INGEST of the servers (queued: with --ingest-workers ingest workers)",
+    )
+    parser.add_argument("--ingest-workers", type=int, default=1)
+    parser.add_argument(
         "--client-processes", type=int, default=1, help="processes the websocket clients use"
     )
     parser.add_argument("--rate", type=float, default=100.0, help="webhooks per second")
@@ -500,6 +540,8 @@ def main() -> None:
     SERVER["workers"] = str(args.workers)
     SERVER["http"] = args.http
     SERVER["http_workers"] = str(args.http_workers)
+    SERVER["ingest"] = args.ingest
+    SERVER["ingest_workers"] = str(args.ingest_workers)
     args.duration = min(args.duration, 60.0)
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: the bench uses the real services.")

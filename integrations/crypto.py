@@ -31,8 +31,15 @@ def encrypt_json(data: dict[str, Any]) -> str:
 def decrypt_json(token: str) -> dict[str, Any]:
     if not token:
         return {}
+    return dict(_decrypt(token, tuple(settings.FIELD_ENCRYPTION_KEYS)))
+
+
+@lru_cache(maxsize=1024)
+def _decrypt(token: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """Decrypted once per process and ciphertext (every webhook verifies with its
+    integration's secrets): a changed secret is a new ciphertext, hence a new entry."""
     try:
-        return json.loads(fernet().decrypt(token.encode()))
+        return json.loads(_fernet(keys).decrypt(token.encode()))  # type: ignore[no-any-return]
     except InvalidToken as exc:
         raise ValueError("Secrets cannot be decrypted: wrong ATENDE_ENCRYPTION_KEYS?") from exc
 

@@ -111,6 +111,12 @@ class WebhookEvent(CompanyOwned):
             models.Index(fields=["company", "status", "received_at"]),
             models.Index(fields=["integration", "delivery_id"]),
             models.Index(fields=["company", "received_at"]),
+            # The ingest workers' queue: the events waiting in "received", oldest first.
+            models.Index(
+                fields=["id"],
+                name="webhookevent_waiting",
+                condition=models.Q(status="received"),
+            ),
         ]
 
     def __str__(self) -> str:

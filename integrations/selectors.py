@@ -3,27 +3,45 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
+from typing import Any
 
-from atende.rows import columns, fetch_one
+from atende.rows import columns, fetch_all, fetch_one
 from integrations.adapters import ADAPTERS
 from integrations.ai.models import AISettings
 from integrations.models import Integration
 from tenants.models import Company
 
-__all__ = ["integration_for_webhook"]
+__all__ = ["integration_for_webhook", "integrations_for_ingest"]
+
+
+_WITH_COMPANY_SQL = (
+    "FROM integrations_integration i "
+    "JOIN tenants_company c ON c.id = i.company_id "
+    "LEFT JOIN integrations_aisettings a ON a.company_id = c.id "
+)
+
+
+@functools.cache
+def _columns() -> str:
+    return f"{columns(Integration, 'i')}, {columns(Company, 'c')}, {columns(AISettings, 'a')}"
 
 
 @functools.cache
 def _webhook_sql() -> str:
     return (
-        f"SELECT {columns(Integration, 'i')}, {columns(Company, 'c')}, "  # noqa: S608 - column names from the models
-        f"{columns(AISettings, 'a')} "
-        "FROM integrations_integration i "
-        "JOIN tenants_company c ON c.id = i.company_id "
-        "LEFT JOIN integrations_aisettings a ON a.company_id = c.id "
+        f"SELECT {_columns()} {_WITH_COMPANY_SQL}"
         "WHERE i.public_id = %s AND i.kind = %s AND i.is_active AND c.is_active "
         "LIMIT 1"
     )
+
+
+def _attach(found: tuple[Any, ...]) -> Integration:
+    integration, company, ai = found
+    assert isinstance(integration, Integration) and isinstance(company, Company)  # noqa: S101
+    integration.company = company
+    Company.ai_settings.related.set_cached_value(company, ai)
+    return integration
 
 
 def integration_for_webhook(*, kind: str, public_id: str) -> Integration | None:
@@ -35,10 +53,15 @@ def integration_for_webhook(*, kind: str, public_id: str) -> Integration | None:
     if kind not in ADAPTERS:  # e.g. "web": no webhook
         return None
     found = fetch_one(_webhook_sql(), [public_id, kind], Integration, Company, AISettings)
-    if found is None:
-        return None
-    integration, company, ai = found
-    assert isinstance(integration, Integration) and isinstance(company, Company)  # noqa: S101
-    integration.company = company
-    Company.ai_settings.related.set_cached_value(company, ai)
-    return integration
+    return None if found is None else _attach(found)
+
+
+def integrations_for_ingest(ids: Iterable[int]) -> dict[int, Integration]:
+    """The integrations of a batch of stored events by id, each with its company and the
+    company's AI settings (as ``integration_for_webhook``), active or not: an event
+    accepted while the integration was active is still ingested."""
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    sql = f"SELECT {_columns()} {_WITH_COMPANY_SQL}WHERE i.id IN ({', '.join(['%s'] * len(ids))})"
+    return {i.pk: i for i in map(_attach, fetch_all(sql, ids, Integration, Company, AISettings))}

@@ -32,3 +32,24 @@ def send_message(self: Any, company_id: int, message_id: int) -> str:
 
     final = self.request.retries >= (self.max_retries or 0)
     return message_deliver(company_id=company_id, message_id=message_id, final_attempt=final)
+
+
+@shared_task(name="integrations.sweep_webhooks", ignore_result=True)
+def sweep_webhooks() -> int:
+    """The safety net of queued ingest: events stored more than WEBHOOK_SWEEP_AFTER_SECONDS
+    ago and still waiting (no ingest worker running, or a notification lost) are ingested
+    here. A no-op query when the workers keep up."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from integrations.services.webhooks import webhooks_process_pending
+
+    min_age = timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS)
+    total = 0
+    for _ in range(50):  # at most 50 batches per run: the next run goes on
+        taken = webhooks_process_pending(min_age=min_age)
+        total += taken
+        if taken == 0:
+            break
+    return total

@@ -234,6 +234,79 @@ def message_statements(message: Message, company_tz: Any) -> list[Statement]:
     return out
 
 
+def messages_statements(items: Sequence[tuple[Message, Any]]) -> list[Statement]:
+    """The increments of many stored messages (each with its company's loaded time zone)
+    summed per key: what ``message_statements`` gives for each of them, as at most three
+    multi-row upserts whose keys are distinct (one statement may not touch a row twice).
+    Used by the batched webhook ingest (conversations.batch)."""
+    volumes: dict[tuple[int, date, int, str, str, int], list[int]] = {}
+    contacts: set[tuple[int, date, int]] = set()
+    agents: set[tuple[int, date, int, int]] = set()
+    for message, company_tz in items:
+        if message.is_private:
+            continue
+        local_at = message.created_at.astimezone(company_tz)
+        day = local_at.date()
+        agent_id = 0
+        if (
+            message.direction == Direction.OUTBOUND
+            and message.sender_type == SenderType.AGENT
+            and message.sender_user_id
+        ):
+            agent_id = message.sender_user_id
+        key = (
+            message.company_id,
+            day,
+            local_at.hour,
+            message.direction,
+            message.sender_type,
+            agent_id,
+        )
+        acc = volumes.setdefault(key, [0, 0])
+        acc[0] += 1
+        acc[1] |= 1 << (local_at.minute // 15)
+        if message.direction == Direction.INBOUND:
+            contacts.add((message.company_id, day, message.conversation.contact_id))
+        if agent_id and message.ticket_id:
+            agents.add((message.company_id, day, agent_id, message.ticket_id))
+    out: list[Statement] = []
+    if volumes:
+        t = _table(MessageVolume)
+        params: list[Any] = []
+        for (company_id, day, hour, direction, sender_type, agent_id), (n, bits) in volumes.items():
+            params += [company_id, _day(day), hour, direction, sender_type, agent_id, n, bits]
+        out.append(
+            (
+                f"INSERT INTO {t} (company_id, day, hour, direction, sender_type, "
+                f"sender_user_id, n, quarters) VALUES "
+                f"{', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s)'] * len(volumes))} "
+                "ON CONFLICT (company_id, day, hour, direction, sender_type, sender_user_id) "
+                f"DO UPDATE SET n = {t}.n + excluded.n, "
+                f"quarters = {t}.quarters | excluded.quarters",
+                params,
+            )
+        )
+    if contacts:
+        out.append(
+            (
+                f"INSERT INTO {_table(ContactDay)} (company_id, day, contact_id) VALUES "
+                f"{', '.join(['(%s, %s, %s)'] * len(contacts))} "
+                "ON CONFLICT (company_id, day, contact_id) DO NOTHING",
+                [p for c, d, k in sorted(contacts) for p in (c, _day(d), k)],
+            )
+        )
+    if agents:
+        out.append(
+            (
+                f"INSERT INTO {_table(AgentTicketDay)} (company_id, day, agent_id, ticket_id) "
+                f"VALUES {', '.join(['(%s, %s, %s, %s)'] * len(agents))} "
+                "ON CONFLICT (company_id, day, agent_id, ticket_id) DO NOTHING",
+                [p for c, d, a, k in sorted(agents) for p in (c, _day(d), a, k)],
+            )
+        )
+    return out
+
+
 def week_of(day: date) -> date:
     """The Monday of ``day``'s ISO week: the key of the weekly buckets."""
     return day - timedelta(days=day.weekday())

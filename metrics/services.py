@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection, transaction
 from django.db.models import Q
 
+from conversations import batch
 from integrations.base import Direction, SenderType
 from tickets.services.hours import business_seconds_between
 
@@ -149,11 +150,25 @@ def record_on_message_stored(message: Message, context: MessageContext) -> None:
     response time the message ends, if any, then adds the message (and that response
     time) to the roll-ups -- one extra SQL statement on PostgreSQL (metrics.rollups)."""
     row = response_time_record(message, context)
-    statements = rollups.message_statements(message, _company_tz(message, context.ticket))
+    company_tz = _company_tz(message, context.ticket)
+    current = batch.active()
+    if row is None and current is not None and company_tz is not None:
+        # A batch of queued webhooks: summed with the batch's other messages, written
+        # once when the batch ends (conversations.batch), still in its transaction.
+        deferred = current.deferred.setdefault("message_rollups", [])
+        if not deferred:
+            current.flushers.append(_flush_message_rollups)
+        deferred.append((message, company_tz))
+        return
+    statements = rollups.message_statements(message, company_tz)
     if row is not None:
         # Recording read ticket.company: its time zone is at hand.
         statements += rollups.response_time_statements(row, row.ticket.company.tzinfo)
     rollups.execute(statements)
+
+
+def _flush_message_rollups(current: batch.Batch) -> None:
+    rollups.execute(rollups.messages_statements(current.deferred.get("message_rollups", [])))
 
 
 def rollups_rebuild(*, company: Company, since: date | None = None) -> dict[str, int]:

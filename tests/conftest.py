@@ -123,6 +123,14 @@ def _inline_realtime(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _inline_webhooks(settings: Any) -> None:
+    """Webhooks are ingested inside the request, so a test can assert on what a POST
+    created; the tests of queued ingest (tests/integrations/test_queued_ingest.py) set
+    WEBHOOK_INGEST back to "queued" and run the worker's batches themselves."""
+    settings.WEBHOOK_INGEST = "inline"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> Any:
     """Cached state must not leak between tests (or between runs on a real Redis)."""
     clear_cached_state()

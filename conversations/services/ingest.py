@@ -29,8 +29,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from atende.rows import columns, fetch, insert
-from conversations import hooks, realtime
+from atende.rows import columns, fetch, fetch_all, insert
+from conversations import batch, hooks, realtime
 from conversations.models import Contact, ContactIdentity, Conversation, Message, ParkedMessageEvent
 from conversations.phones import normalize_phone, phone_key
 from integrations.base import (
@@ -48,7 +48,7 @@ from integrations.base import (
     StatusUpdate,
 )
 from integrations.models import Integration
-from tickets.models import Ticket
+from tickets.models import Queue, Ticket
 from tickets.services.lifecycle import (
     ticket_apply_platform_status,
     ticket_for_inbound,
@@ -59,6 +59,7 @@ __all__ = [
     "Outcome",
     "contact_upsert",
     "events_ingest",
+    "events_ingest_prefetch",
     "ingest_in_transaction",
     "message_apply_parked",
 ]
@@ -127,12 +128,94 @@ def events_ingest(
     belongs to, while an assignment must find the ticket the message opened.
     """
     ordered = sorted(events, key=lambda event: 0 if isinstance(event, InboundMessage) else 1)
-    outcomes = [_apply(integration, event, careful) for event in ordered]
+    outcomes = []
+    for event in ordered:
+        if not isinstance(event, InboundMessage | Ignored):
+            batch.invalidate()  # statuses, edits, conversation and contact changes
+        outcomes.append(_apply(integration, event, careful))
     if Outcome.PROCESSED in outcomes:
         return Outcome.PROCESSED
     if Outcome.DUPLICATE in outcomes:
         return Outcome.DUPLICATE
     return Outcome.IGNORED
+
+
+@functools.cache
+def _prefetch_columns() -> str:
+    tables = ((Conversation, "v"), (Contact, "c"), (Ticket, "t"), (Queue, "q"))
+    return ", ".join(columns(model, alias) for model, alias in tables)
+
+
+def events_ingest_prefetch(
+    target: batch.Batch, items: Sequence[tuple[Integration, Sequence[Event]]]
+) -> None:
+    """Read, in one query each, the known conversations (contact, active ticket and its
+    queue) of every message in ``items`` and which of the messages have parked events:
+    what ``message_ingest`` would otherwise read per message (conversations.batch).
+    PostgreSQL only (elsewhere each message reads its own rows)."""
+    if connection.vendor != "postgresql":
+        return
+    conversations: set[tuple[int, str]] = set()
+    messages: set[tuple[int, str]] = set()
+    in_conversations: set[tuple[int, str, str]] = set()
+    for integration, events in items:
+        for event in events:
+            if not isinstance(event, InboundMessage):
+                continue
+            conversation_key = (integration.pk, _cut(event.external_conversation_id, 200))
+            conversations.add(conversation_key)
+            if event.external_message_id:
+                message_id = _cut(event.external_message_id, 200)
+                messages.add((integration.pk, message_id))
+                in_conversations.add((*conversation_key, message_id))
+    if conversations:
+        keys = sorted(conversations)
+        values = ", ".join(["(%s, %s)"] * len(keys))
+        sql = (
+            f"SELECT {_prefetch_columns()} "  # noqa: S608 - column names from the models
+            f"FROM (VALUES {values}) AS k (integration_id, external_id) "
+            "JOIN conversations_conversation v "
+            "ON v.integration_id = k.integration_id AND v.external_id = k.external_id "
+            "JOIN conversations_contact c ON c.id = v.contact_id "
+            "LEFT JOIN tickets_ticket t "
+            "ON t.conversation_id = v.id AND t.status IN ('pending', 'open') "
+            "LEFT JOIN tickets_queue q ON q.id = t.queue_id"
+        )
+        params = [p for key in keys for p in key]
+        for found in fetch_all(sql, params, Conversation, Contact, Ticket, Queue):
+            conversation, contact, ticket, queue = found
+            assert isinstance(conversation, Conversation)  # noqa: S101 - inner join
+            conversation.contact = contact  # type: ignore[assignment]
+            key = (conversation.integration_id, conversation.external_id)
+            target.conversations[key] = conversation
+            if isinstance(ticket, Ticket):
+                ticket.queue = queue  # type: ignore[assignment]
+                target.tickets[conversation.pk] = ticket
+    target.parked = set()
+    if in_conversations:
+        keys3 = sorted(in_conversations)
+        values = ", ".join(["(%s, %s, %s)"] * len(keys3))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT v.integration_id, v.external_id, m.external_id "  # noqa: S608
+                f"FROM (VALUES {values}) AS k (integration_id, conversation, message) "
+                "JOIN conversations_conversation v "
+                "ON v.integration_id = k.integration_id AND v.external_id = k.conversation "
+                "JOIN conversations_message m "
+                "ON m.conversation_id = v.id AND m.external_id = k.message",
+                [p for key in keys3 for p in key],
+            )
+            target.stored.update((int(i), str(c), str(m)) for i, c, m in cursor.fetchall())
+    if messages:
+        keys = sorted(messages)
+        values = ", ".join(["(%s, %s)"] * len(keys))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT integration_id, external_message_id FROM conversations_parkedmessageevent "  # noqa: S608
+                f"WHERE (integration_id, external_message_id) IN ({values})",
+                [p for key in keys for p in key],
+            )
+            target.parked.update((int(i), str(m)) for i, m in cursor.fetchall())
 
 
 def _apply(integration: Integration, event: Event, careful: bool) -> Outcome:
@@ -288,7 +371,11 @@ def _conversation_sql() -> str:
 
 
 def _conversation_with_contact(integration_id: int, external_id: str) -> Conversation | None:
-    """The conversation with its contact: one plain statement (every message runs it)."""
+    """The conversation with its contact: one plain statement (every message runs it), or
+    the row the current batch prefetched (conversations.batch)."""
+    prefetched = batch.take_conversation(integration_id, external_id)
+    if prefetched is not None:
+        return prefetched  # type: ignore[no-any-return]
     return fetch(_conversation_sql(), [integration_id, external_id], Conversation, contact=Contact)
 
 
@@ -305,6 +392,7 @@ def _conversation(
     if conversation is None:
         if not create or info is None:
             return None
+        batch.invalidate()  # a new contact may be an existing one found by phone
         contact = contact_upsert(integration=integration, info=info)
         conversation = Conversation(
             company_id=integration.company_id,
@@ -319,8 +407,13 @@ def _conversation(
         conversation.just_created = True  # type: ignore[attr-defined]
     else:
         if info is not None and (info.external_id or info.phone or info.identifier):
-            changed = _contact_changes(conversation.contact, info, _phone_of(info), overwrite=False)
+            contact = conversation.contact
+            # Parsing a phone number costs more than the rest of a known conversation's
+            # checks: only when the contact has none yet.
+            phone = "" if contact.phone else _phone_of(info)
+            changed = _contact_changes(contact, info, phone, overwrite=False)
             if changed:
+                batch.invalidate()  # other prefetched conversations may share the contact
                 conversation.contact.save(update_fields=[*sorted(changed), "updated_at"])
         fields: list[str] = []
         if group_name and group_name != conversation.group_name:
@@ -412,6 +505,7 @@ def _apply_update(
 def _park(
     integration: Integration, external_message_id: str, kind: str, payload: dict[str, Any]
 ) -> None:
+    batch.note_parked(integration.pk, _cut(external_message_id, 200))
     ParkedMessageEvent.objects.create(
         company_id=integration.company_id,
         integration=integration,
@@ -432,6 +526,8 @@ def message_apply_parked(message: Message, *, integration_id: int | None = None)
     if not message.external_id:
         return
     integration_id = integration_id or message.conversation.integration_id
+    if batch.parked_unknown(integration_id, message.external_id):
+        return  # the batch looked for all its messages at once
     # Parked events are rare: a plain probe first (every new message runs this).
     with connection.cursor() as cursor:
         cursor.execute(
@@ -475,6 +571,7 @@ def _echo(integration: Integration, data: InboundMessage, careful: bool) -> Mess
         client_id = uuid.UUID(data.echo_key)
     except ValueError:
         return None
+    batch.invalidate()
     message = (
         Message.objects.for_company(integration.company_id)
         .select_related("conversation")
@@ -508,38 +605,40 @@ def _find_message(integration: Integration, external_message_id: str) -> Message
     )
 
 
-# The hottest statement of the webhook path, for a customer message on a ticket: the
-# ticket's counters and the conversation's clocks in one round trip. Relative updates, so
-# concurrent messages on one ticket never lose a count.
-_INBOUND_COUNTERS_SQL = """
-WITH t AS (
-    UPDATE tickets_ticket
-    SET unread_count = unread_count + 1,
-        waiting_since = COALESCE(waiting_since, %(at)s),
-        last_message_at = GREATEST(COALESCE(last_message_at, %(at)s), %(at)s),
-        updated_at = %(now)s
-    WHERE id = %(ticket)s
+# The hottest statements of the webhook path, for a customer message on a ticket: the
+# ticket's counters and the conversation's clocks, sent in the message's INSERT statement
+# (data-modifying CTEs: one round trip). Relative updates, so concurrent messages on one
+# ticket never lose a count.
+_TICKET_COUNTERS_SQL = (
+    "UPDATE tickets_ticket SET unread_count = unread_count + 1, "
+    "waiting_since = COALESCE(waiting_since, %s), "
+    "last_message_at = GREATEST(COALESCE(last_message_at, %s), %s), updated_at = %s "
+    "WHERE id = %s"
 )
-UPDATE conversations_conversation
-SET last_message_at = GREATEST(COALESCE(last_message_at, %(at)s), %(at)s),
-    last_inbound_at = GREATEST(COALESCE(last_inbound_at, %(at)s), %(at)s)
-WHERE id = %(conversation)s
-"""
+_CONVERSATION_CLOCKS_SQL = (
+    "UPDATE conversations_conversation "
+    "SET last_message_at = GREATEST(COALESCE(last_message_at, %s), %s), "
+    "last_inbound_at = GREATEST(COALESCE(last_inbound_at, %s), %s) "
+    "WHERE id = %s"
+)
 
 
-def _inbound_counters(
-    ticket: Ticket, conversation: Conversation, *, at: datetime, now: datetime
+def _insert_inbound(
+    message: Message, ticket: Ticket, conversation: Conversation, *, at: datetime, now: datetime
 ) -> bool:
-    """Count a customer message on its ticket; True when the conversation's clocks moved
-    in the same statement (PostgreSQL, see the SQL above). The embedded SQLite updates the
-    ticket through the ORM and leaves the conversation to the caller."""
+    """Store a customer message and count it on its ticket; True when the conversation's
+    clocks moved in the same statement (PostgreSQL). The embedded SQLite inserts, then
+    updates the ticket through the ORM and leaves the conversation to the caller."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _INBOUND_COUNTERS_SQL,
-                {"at": at, "now": now, "ticket": ticket.pk, "conversation": conversation.pk},
-            )
+        insert(
+            message,
+            also=[
+                (_TICKET_COUNTERS_SQL, [at, at, at, now, ticket.pk]),
+                (_CONVERSATION_CLOCKS_SQL, [at, at, at, at, conversation.pk]),
+            ],
+        )
         return True
+    insert(message)
     Ticket.objects.filter(pk=ticket.pk).update(
         unread_count=F("unread_count") + 1,
         waiting_since=Coalesce(F("waiting_since"), Value(at)),
@@ -574,6 +673,9 @@ def message_ingest(
     )
     assert conversation is not None  # noqa: S101 - created when missing
     external_id = _cut(data.external_message_id, 200) or None
+    stored_key = (integration.pk, conversation.external_id, external_id or "")
+    if external_id and batch.message_stored(stored_key):
+        return Outcome.DUPLICATE  # a batch knows its stored messages (conversations.batch)
     if (
         careful
         and external_id
@@ -616,12 +718,17 @@ def message_ingest(
         created_at=at,
         sent_at=at if data.direction == Direction.OUTBOUND else None,
     )
-    insert(message)  # the hot path: one prepared INSERT (atende.rows)
-    message_apply_parked(message, integration_id=integration.pk)
-
     conversation_done = False  # the conversation's clocks, moved with the ticket's counters
     if ticket is not None and customer:
-        conversation_done = _inbound_counters(ticket, conversation, at=at, now=now)
+        # The hot path: one prepared INSERT with the counters (atende.rows).
+        conversation_done = _insert_inbound(message, ticket, conversation, at=at, now=now)
+    else:
+        insert(message)
+    if external_id:
+        batch.note_message(stored_key)
+    # Parked statuses/edits only touch the message row: after the counters is the same.
+    message_apply_parked(message, integration_id=integration.pk)
+    if ticket is not None and customer:
         ticket.unread_count += 1
         ticket.waiting_since = ticket.waiting_since or at
         ticket.last_message_at = max(ticket.last_message_at or at, at)

@@ -26,12 +26,19 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from django.db import OperationalError, connection
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from atende.rows import insert, update
-from conversations.services.ingest import Outcome, events_ingest, ingest_in_transaction
+from conversations import batch
+from conversations.services.ingest import (
+    Outcome,
+    events_ingest,
+    events_ingest_prefetch,
+    ingest_in_transaction,
+)
 from integrations.adapters import get_adapter
 from integrations.base import BadRequest, Ignored, ParseResult, SignatureError, WebhookRequest
 from integrations.crypto import mask
@@ -42,6 +49,7 @@ from integrations.models import (
     WebhookEvent,
     WebhookStatus,
 )
+from integrations.selectors import integrations_for_ingest
 
 from .logs import log_entry
 
@@ -51,6 +59,7 @@ __all__ = [
     "webhook_process",
     "webhook_receive",
     "webhook_replay",
+    "webhooks_process_pending",
 ]
 
 logger = logging.getLogger(__name__)
@@ -73,6 +82,8 @@ RELEVANT_HEADER_PREFIXES = ("x-chatwoot-", "x-twilio-", "x-umbler-", "x-hub-")
 # Stored masked: they are credentials (the same value as an encrypted integration secret).
 MASKED_HEADERS = frozenset({"authorization", "x-umbler-token"})
 MASKED_QUERY_KEYS = frozenset({"token", "api_key", "access_token"})
+# PostgreSQL LISTEN/NOTIFY channel on which stored, queued events wake the ingest workers.
+INGEST_CHANNEL = "atende_ingest"
 # Integration.last_event_at is a health indicator: one write per second is plenty.
 LAST_EVENT_GRANULARITY = timedelta(seconds=1)
 MAX_ERROR_CHARS = 4000
@@ -241,7 +252,10 @@ def webhook_receive(
         processed_at=now if final else None,
         processing_ms=round((time.perf_counter() - started) * 1000, 3) if final else None,
     )
-    insert(event)  # every request: one prepared INSERT (atende.rows), its own commit
+    queued = not final and settings.WEBHOOK_INGEST == "queued"
+    # Every request: one prepared INSERT (atende.rows), its own commit; a queued event
+    # wakes the ingest workers in the same statement (LISTEN/NOTIFY, PostgreSQL).
+    insert(event, notify=INGEST_CHANNEL if queued and connection.vendor == "postgresql" else "")
     _touch_integration(integration, now)
     if final:
         if rejection:
@@ -254,7 +268,40 @@ def webhook_receive(
                 context={"event": event.pk},
             )
         return WebhookResult(event, http_status or 400)
+    if queued:
+        return _check_queued(event, integration=integration, request=request, started=started)
     return webhook_process(event, integration=integration, request=request, started=started)
+
+
+def _parse(
+    event: WebhookEvent, integration: Integration, request: WebhookRequest, started: float
+) -> ParseResult | None:
+    """The adapter's parse of a stored event; None when it is malformed (the event is then
+    ``failed`` with the reason, answered 400)."""
+    try:
+        return get_adapter(event.kind).parse(request, integration.settings)
+    except BadRequest as exc:
+        _finish(event, WebhookStatus.FAILED, 400, error=str(exc), started=started)
+    except Exception as exc:  # an adapter bug: keep the event, answer like a bad request
+        logger.exception("adapter %s crashed on event %s", event.kind, event.pk)
+        _finish(
+            event,
+            WebhookStatus.FAILED,
+            400,
+            started=started,
+            error=f"cannot parse: {type(exc).__name__}: {exc}",
+        )
+    return None
+
+
+def _check_queued(
+    event: WebhookEvent, *, integration: Integration, request: WebhookRequest, started: float
+) -> WebhookResult:
+    """Queued mode: the stored event is answered now if it parses (the ingest worker
+    applies it; a malformed one is ``failed`` and answered 400 at once, as inline)."""
+    if _parse(event, integration, request, started) is None:
+        return WebhookResult(event, 400)
+    return WebhookResult(event, 200)
 
 
 def _request_from_event(event: WebhookEvent, *, now: datetime | None = None) -> WebhookRequest:
@@ -281,21 +328,8 @@ def webhook_process(
     if integration is None:
         integration = Integration.objects.select_related("company").get(pk=event.integration_id)
     request = request or _request_from_event(event)
-    adapter = get_adapter(event.kind)
-    try:
-        parsed: ParseResult = adapter.parse(request, integration.settings)
-    except BadRequest as exc:
-        _finish(event, WebhookStatus.FAILED, 400, error=str(exc), started=started)
-        return WebhookResult(event, 400)
-    except Exception as exc:  # an adapter bug: keep the event, answer like a bad request
-        logger.exception("adapter %s crashed on event %s", event.kind, event.pk)
-        _finish(
-            event,
-            WebhookStatus.FAILED,
-            400,
-            started=started,
-            error=f"cannot parse: {type(exc).__name__}: {exc}",
-        )
+    parsed = _parse(event, integration, request, started)
+    if parsed is None:
         return WebhookResult(event, 400)
 
     def work(careful: bool) -> Outcome:
@@ -316,18 +350,25 @@ def webhook_process(
         logger.exception("webhook event %s failed during ingest", event.pk)
         return _fail(event, integration, 202, exc, started)
 
-    if outcome == Outcome.IGNORED:
-        reasons = [e.reason for e in parsed.events if isinstance(e, Ignored)]
-        if any(reason.startswith("unknown") for reason in reasons):
-            log_entry(
-                company=integration.company_id,
-                integration=integration,
-                level=LogLevel.INFO,
-                source="webhook",
-                message="; ".join(reasons),
-                context={"event": event.pk},
-            )
+    _log_ignored(event, integration, parsed, outcome)
     return WebhookResult(event, 200)
+
+
+def _log_ignored(
+    event: WebhookEvent, integration: Integration, parsed: ParseResult, outcome: str
+) -> None:
+    if outcome != Outcome.IGNORED:
+        return
+    reasons = [e.reason for e in parsed.events if isinstance(e, Ignored)]
+    if any(reason.startswith("unknown") for reason in reasons):
+        log_entry(
+            company=integration.company_id,
+            integration=integration,
+            level=LogLevel.INFO,
+            source="webhook",
+            message="; ".join(reasons),
+            context={"event": event.pk},
+        )
 
 
 def _fail(
@@ -399,3 +440,130 @@ def webhook_replay(*, event: WebhookEvent, actor: Any = None) -> WebhookResult:
         context={"event": event.pk, "status": event.status, "actor": who},
     )
     return result
+
+
+# --- queued mode: the ingest worker's batches -------------------------------------------
+
+
+def webhooks_process_pending(*, limit: int | None = None, min_age: timedelta | None = None) -> int:
+    """Ingest up to ``limit`` stored events waiting in ``received`` status, oldest first,
+    in ONE transaction; returns how many were taken (0: nothing waits).
+
+    The ingest worker's unit of work (queued mode, docs/webhooks.md). Rows are claimed
+    with ``FOR UPDATE SKIP LOCKED``: concurrent workers take different events, and a worker
+    that dies leaves its events ``received`` for the next one. What every event of the
+    batch needs is read and written once for the batch (deliveries claimed in one INSERT,
+    conversations prefetched, roll-ups summed, statuses set in one UPDATE:
+    conversations.batch). If anything fails, the batch rolls back and each of its events
+    is processed on its own (``webhook_process``): one poison event fails alone, as it
+    would inline. ``min_age``: only events stored at least that long ago (the sweep).
+    """
+    limit = limit or settings.WEBHOOK_BATCH_SIZE
+    ids: list[int] = []
+    try:
+        with transaction.atomic():
+            pending = WebhookEvent.objects.filter(status=WebhookStatus.RECEIVED)
+            if min_age is not None:
+                pending = pending.filter(received_at__lt=timezone.now() - min_age)
+            events = list(pending.order_by("pk").select_for_update(skip_locked=True)[:limit])
+            ids = [event.pk for event in events]
+            if events:
+                _ingest_batch(events)
+    except Exception:
+        if not ids:
+            raise
+        logger.warning(
+            "a batch of %d webhook events failed; processing them one by one",
+            len(ids),
+            exc_info=True,
+        )
+        for pk in ids:
+            _process_one_queued(pk)
+    return len(ids)
+
+
+def _process_one_queued(pk: int) -> None:
+    with transaction.atomic():
+        event = (
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=pk, status=WebhookStatus.RECEIVED)
+            .first()
+        )
+        if event is not None:
+            webhook_process(event)
+
+
+def _ingest_batch(events: list[WebhookEvent]) -> None:
+    started = time.perf_counter()
+    integrations = integrations_for_ingest(event.integration_id for event in events)
+    work: list[tuple[WebhookEvent, Integration, ParseResult]] = []
+    for event in events:
+        integration = integrations[event.integration_id]
+        parsed = _parse(event, integration, _request_from_event(event), started)
+        if parsed is not None:  # else failed and recorded by _parse
+            work.append((event, integration, parsed))
+    won = _claim_deliveries([(i.pk, p.delivery_id, e.pk) for e, i, p in work if p.delivery_id])
+    fresh = [(e, i, p) for e, i, p in work if not p.delivery_id or e.pk in won]
+    current = batch.Batch()
+    events_ingest_prefetch(current, [(i, p.events) for _, i, p in fresh])
+    outcomes: list[tuple[WebhookEvent, Integration, ParseResult, str]] = []
+    with batch.batch_scope(current):
+        for event, integration, parsed in work:
+            if parsed.delivery_id and event.pk not in won:
+                outcome: str = Outcome.DUPLICATE
+            else:
+                outcome = events_ingest(integration=integration, events=parsed.events)
+            outcomes.append((event, integration, parsed, outcome))
+    _finish_many([(e, o, p.delivery_id) for e, _, p, o in outcomes])
+    for event, integration, parsed, outcome in outcomes:
+        _log_ignored(event, integration, parsed, outcome)
+
+
+def _claim_deliveries(claims: list[tuple[int, str, int]]) -> set[int]:
+    """``_claim_delivery`` for a batch, in one statement: the ids of the events that won
+    their (integration, delivery id); within the batch the first event wins."""
+    first: dict[tuple[int, str], int] = {}
+    for integration_id, delivery_id, event_id in claims:
+        first.setdefault((integration_id, delivery_id[:200]), event_id)
+    if not first:
+        return set()
+    now = timezone.now()
+    table = WebhookDelivery._meta.db_table
+    params: list[Any] = []
+    for (integration_id, delivery_id), event_id in first.items():
+        params += [integration_id, delivery_id, event_id, now]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (integration_id, delivery_id, event_id, created_at) "  # noqa: S608
+            f"VALUES {', '.join(['(%s, %s, %s, %s)'] * len(first))} "
+            "ON CONFLICT (integration_id, delivery_id) DO NOTHING RETURNING event_id",
+            params,
+        )
+        return {int(row[0]) for row in cursor.fetchall()}
+
+
+def _finish_many(rows: list[tuple[WebhookEvent, str, str | None]]) -> None:
+    """``_finish`` (answered 200) for many events; on PostgreSQL in one UPDATE.
+    ``processing_ms`` of a queued event is the time from its reception to its ingest."""
+    if not rows:
+        return
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        for event, status, delivery_id in rows:
+            _finish(event, status, 200, delivery_id=delivery_id or None)
+        return
+    table = WebhookEvent._meta.db_table
+    params: list[Any] = [now, now]
+    for event, status, delivery_id in rows:
+        params += [event.pk, status, (delivery_id or "")[:200] or None]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS e SET status = v.status, http_status = 200, error = '', "  # noqa: S608
+            "processed_at = %s, delivery_id = COALESCE(v.delivery_id, e.delivery_id), "
+            "processing_ms = EXTRACT(EPOCH FROM (%s::timestamptz - e.received_at)) * 1000 "
+            f"FROM (VALUES {', '.join(['(%s::bigint, %s::varchar, %s::varchar)'] * len(rows))}) "
+            "AS v (id, status, delivery_id) WHERE e.id = v.id",
+            params,
+        )
+    for event, status, _ in rows:
+        event.status, event.http_status, event.processed_at = status, 200, now

@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from atende.rows import columns, fetch, insert
-from conversations import realtime
+from conversations import batch, realtime
 from conversations.models import Conversation
 from integrations.base import ConversationChange, ConversationStatus
 from integrations.models import Integration
@@ -82,7 +82,11 @@ def _default_queue_sql() -> str:
 
 def _active_ticket(conversation_id: int) -> Ticket | None:
     """The conversation's active ticket with its queue (the message hooks read the queue's
-    hours and greeting): one plain statement, as every customer message runs it."""
+    hours and greeting): one plain statement, as every customer message runs it, or the
+    row the current ingest batch prefetched (conversations.batch)."""
+    prefetched = batch.take_ticket(conversation_id)
+    if prefetched is not None:
+        return prefetched  # type: ignore[no-any-return]
     return fetch(_active_ticket_sql(), [conversation_id], Ticket, queue=Queue)
 
 

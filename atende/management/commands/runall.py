@@ -1,5 +1,6 @@
 """Run the whole stack in one terminal: uvicorn (HTTP + websockets), a Celery worker,
-Celery beat and, when REDIS_URL is unset, the embedded Redis. One Ctrl-C stops them all;
+Celery beat, the webhook ingest worker (queued mode) and, when REDIS_URL is unset, the
+embedded Redis. One Ctrl-C stops them all;
 if any of them dies, the others are stopped too."""
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class Command(BaseCommand):
                 "atende",
             ],
         )
+        if settings.WEBHOOK_INGEST == "queued":
+            start("ingest", [sys.executable, "manage.py", "ingest_worker"])
         start(
             "beat",
             [

@@ -1,0 +1,127 @@
+"""What one batch of queued webhook events shares while it is ingested in one transaction
+(``integrations.services.webhooks.webhooks_process_pending``).
+
+The per-message statements of the webhook path that do not depend on the message are
+done once per batch instead: the conversations (with contact and active ticket) of every
+message are read in one query up front, the parked-event probe is one query for all the
+batch's message ids, and the metrics roll-up increments of plain messages are summed and
+written in one statement at the end (``flush``).
+
+Correctness rule: a prefetched conversation is used at most once (``take_*`` removes it)
+and the whole cache is dropped (``invalidate``) as soon as anything other than a plain
+message of a known conversation is ingested (a new conversation or contact, a contact
+change, a status or conversation event): everything after that reads the database as the
+one-event path does. Outside a batch every function here is a no-op and the ingest code
+behaves exactly as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Batch",
+    "active",
+    "batch_scope",
+    "invalidate",
+    "message_stored",
+    "note_message",
+    "note_parked",
+    "parked_unknown",
+    "take_conversation",
+    "take_ticket",
+]
+
+
+@dataclass
+class Batch:
+    # (integration id, platform conversation id) -> Conversation (contact attached)
+    conversations: dict[tuple[int, str], Any] = field(default_factory=dict)
+    # conversation id -> its active Ticket (queue attached); absent: ask the database
+    tickets: dict[int, Any] = field(default_factory=dict)
+    # (integration id, platform message id) of parked events; None: not prefetched
+    parked: set[tuple[int, str]] | None = None
+    # (integration id, platform conversation id, platform message id) of the batch's
+    # messages already stored (before or earlier in the batch): duplicates, skipped as the
+    # careful retry of the one-event path would
+    stored: set[tuple[int, str, str]] = field(default_factory=set)
+    # roll-up work deferred to the end of the batch (callables run by ``flush``)
+    deferred: dict[str, Any] = field(default_factory=dict)
+    flushers: list[Callable[[Batch], None]] = field(default_factory=list)
+
+    def flush(self) -> None:
+        for flusher in self.flushers:
+            flusher(self)
+        self.flushers.clear()
+        self.deferred.clear()
+
+
+_current: ContextVar[Batch | None] = ContextVar("atende_ingest_batch", default=None)
+
+
+def active() -> Batch | None:
+    return _current.get()
+
+
+@contextmanager
+def batch_scope(batch: Batch) -> Iterator[Batch]:
+    """Make ``batch`` the current one; ``flush`` runs when the block ends without error
+    (still inside the caller's transaction)."""
+    token = _current.set(batch)
+    try:
+        yield batch
+        batch.flush()
+    finally:
+        _current.reset(token)
+
+
+def invalidate() -> None:
+    """Forget every prefetched row: the database is read again from now on."""
+    batch = _current.get()
+    if batch is not None:
+        batch.conversations.clear()
+        batch.tickets.clear()
+
+
+def take_conversation(integration_id: int, external_id: str) -> Any | None:
+    batch = _current.get()
+    if batch is None:
+        return None
+    return batch.conversations.pop((integration_id, external_id), None)
+
+
+def take_ticket(conversation_id: int) -> Any | None:
+    batch = _current.get()
+    if batch is None:
+        return None
+    return batch.tickets.pop(conversation_id, None)
+
+
+def parked_unknown(integration_id: int, external_message_id: str) -> bool:
+    """True when the batch knows there is no parked event for this message."""
+    batch = _current.get()
+    if batch is None or batch.parked is None:
+        return False
+    return (integration_id, external_message_id) not in batch.parked
+
+
+def message_stored(key: tuple[int, str, str]) -> bool:
+    """True when the batch knows this platform message is stored already."""
+    batch = _current.get()
+    return batch is not None and key in batch.stored
+
+
+def note_message(key: tuple[int, str, str]) -> None:
+    batch = _current.get()
+    if batch is not None:
+        batch.stored.add(key)
+
+
+def note_parked(integration_id: int, external_message_id: str) -> None:
+    batch = _current.get()
+    if batch is not None and batch.parked is not None:
+        batch.parked.add((integration_id, external_message_id))

@@ -1,0 +1,402 @@
+"""Queued webhook ingest (WEBHOOK_INGEST=queued, the PostgreSQL default): the request stores
+and answers, the ingest worker applies the stored events in batches. The batch must end
+exactly where the one-event-per-request path ends."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
+from django.test import Client, RequestFactory
+
+from conversations.models import Contact, Conversation, Message, ParkedMessageEvent
+from integrations import worker
+from integrations.models import Integration, WebhookEvent, WebhookStatus
+from integrations.services import webhooks as webhook_service
+from integrations.services.webhooks import webhooks_process_pending
+from integrations.tasks import sweep_webhooks
+from metrics.models import ContactDay, MessageVolume, ResponseTime
+from tenants.models import Company
+from tests.webhook_support import (
+    PUBLIC_BASE,
+    chatwoot_headers,
+    chatwoot_message,
+    fixture_path,
+    make_integration,
+    post_chatwoot,
+    post_twilio,
+)
+from tickets.models import Ticket
+
+pytestmark = [pytest.mark.postgres]
+
+AGENT = {"id": 5, "name": "Bia Atendente", "type": "user"}
+
+
+@pytest.fixture
+def queued(settings: Any) -> None:
+    settings.WEBHOOK_INGEST = "queued"
+    settings.PUBLIC_BASE_URL = PUBLIC_BASE
+
+
+def twilio_inbound(sid: str, body: str, phone: str = "+5511912345678") -> dict[str, str]:
+    return {
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": f"whatsapp:{phone}",
+        "To": "whatsapp:+14155238886",
+        "Body": body,
+        "NumMedia": "0",
+        "ProfileName": "Ana Cliente",
+        "WaId": phone[1:],
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+    }
+
+
+def twilio_status(sid: str, status: str) -> dict[str, str]:
+    return {
+        "MessageSid": sid,
+        "MessageStatus": status,
+        "AccountSid": "AC" + "0" * 32,
+        "From": "whatsapp:+14155238886",
+        "To": "whatsapp:+5511912345678",
+        "ApiVersion": "2010-04-01",
+    }
+
+
+def post_sequence(client: Client, chatwoot: Integration, twilio: Integration) -> list[int]:
+    """A realistic, untidy stretch of traffic: new and known conversations, duplicates of
+    both kinds, a reply, recorded payloads, a status before its message, a group."""
+
+    def message(n: int, conversation: int = 501, **extra: Any) -> dict[str, Any]:
+        return chatwoot_message(message_id=n, conversation_id=conversation, **extra)
+
+    posts = [
+        lambda: post_chatwoot(client, chatwoot, message(1)),
+        lambda: post_chatwoot(
+            client, chatwoot, chatwoot_message(message_id=2, conversation_id=501), delivery="d-2"
+        ),
+        # the same delivery again, then the same message under another delivery id
+        lambda: post_chatwoot(
+            client, chatwoot, chatwoot_message(message_id=2, conversation_id=501), delivery="d-2"
+        ),
+        lambda: post_chatwoot(
+            client, chatwoot, chatwoot_message(message_id=2, conversation_id=501), delivery="d-2b"
+        ),
+        lambda: post_chatwoot(
+            client,
+            chatwoot,
+            message(3, 502, contact_id=78, phone="+5521998765432", name="Bruno"),
+        ),
+        lambda: post_chatwoot(
+            client,
+            chatwoot,
+            chatwoot_message(
+                message_id=4,
+                conversation_id=501,
+                message_type="outgoing",
+                sender=AGENT,
+                content="Olá! Como posso ajudar?",
+            ),
+        ),
+        *[
+            (lambda name=name: post_chatwoot(client, chatwoot, fixture_path(name).read_bytes()))
+            for name in (
+                "chatwoot/woofed_message_created_incoming_webwidget.json",
+                "chatwoot/woofed_message_created_with_three_attachments.json",
+                "chatwoot/reconstructed_message_created_evolution_whatsapp_group.json",
+                "chatwoot/woofed_conversation_updated.json",
+                "chatwoot/woofed_contact_created.json",
+            )
+        ],
+        lambda: post_chatwoot(client, chatwoot, message(5)),
+        lambda: post_twilio(client, twilio, twilio_status("SM" + "9" * 32, "delivered")),
+        lambda: post_twilio(client, twilio, twilio_inbound("SM" + "1" * 32, "oi pelo whatsapp")),
+        # the Brazilian mobile without its ninth digit: the same contact
+        lambda: post_twilio(
+            client, twilio, twilio_inbound("SM" + "2" * 32, "de novo", phone="+551112345678")
+        ),
+        lambda: post_twilio(client, twilio, twilio_inbound("SM" + "2" * 32, "de novo")),
+    ]
+    codes = []
+    for post in posts:
+        response = post()
+        assert response.status_code == 200, response.content
+        codes.append(response.status_code)
+    return codes
+
+
+def snapshot(company: Company) -> dict[str, Any]:
+    """What staff and metrics see, without ids and clock readings."""
+    messages = Message.objects.filter(company=company).select_related("conversation", "ticket")
+    return {
+        "contacts": sorted(
+            (c.name, c.phone, c.is_group) for c in Contact.objects.filter(company=company)
+        ),
+        "conversations": sorted(
+            (v.integration.kind, v.external_id, v.is_group, v.group_name, v.contact.name)
+            for v in Conversation.objects.filter(company=company).select_related(
+                "integration", "contact"
+            )
+        ),
+        "messages": sorted(
+            (
+                m.conversation.external_id,
+                m.external_id or "",
+                m.direction,
+                m.sender_type,
+                m.sender_name,
+                m.content,
+                m.delivery_status,
+                m.is_private,
+                len(m.attachments),
+                m.ticket.number if m.ticket else None,
+            )
+            for m in messages
+        ),
+        "tickets": sorted(
+            (
+                t.number,
+                t.conversation.external_id,
+                t.status,
+                t.unread_count,
+                t.reopen_count,
+                t.waiting_since is not None,
+                t.first_response_at is not None,
+                t.last_message_at is not None,
+            )
+            for t in Ticket.objects.filter(company=company).select_related("conversation")
+        ),
+        "events": Counter(
+            WebhookEvent.objects.filter(company=company).values_list("status", flat=True)
+        ),
+        "volumes": sorted(
+            MessageVolume.objects.filter(company=company).values_list(
+                "day", "hour", "direction", "sender_type", "sender_user_id", "n", "quarters"
+            )
+        ),
+        "contact_days": ContactDay.objects.filter(company=company).count(),
+        "response_times": ResponseTime.objects.filter(company=company).count(),
+        "parked": ParkedMessageEvent.objects.filter(company=company).count(),
+    }
+
+
+@pytest.mark.django_db
+def test_a_batch_ends_exactly_where_one_request_at_a_time_ends(
+    client: Client,
+    company: Company,
+    other_company: Company,
+    settings: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings.PUBLIC_BASE_URL = PUBLIC_BASE
+    inline_chatwoot = make_integration(company, "chatwoot")
+    inline_twilio = make_integration(company, "twilio")
+    queued_chatwoot = make_integration(other_company, "chatwoot")
+    queued_twilio = make_integration(other_company, "twilio")
+
+    settings.WEBHOOK_INGEST = "inline"
+    post_sequence(client, inline_chatwoot, inline_twilio)
+    settings.WEBHOOK_INGEST = "queued"
+    post_sequence(client, queued_chatwoot, queued_twilio)
+
+    waiting = WebhookEvent.objects.filter(company=other_company, status=WebhookStatus.RECEIVED)
+    assert waiting.count() == 16  # everything that parsed waits; nothing is ingested yet
+    assert not Message.objects.filter(company=other_company).exists()
+
+    with caplog.at_level("WARNING", logger="integrations.services.webhooks"):
+        assert webhooks_process_pending(limit=100) == 16
+    assert webhooks_process_pending(limit=100) == 0
+    assert not caplog.records  # one batch, no fallback to one event at a time
+
+    inline, queued = snapshot(company), snapshot(other_company)
+    assert queued == inline
+    # duplicates: delivery d-2 again, message 2 under d-2b, the Twilio SID sent twice
+    assert inline["events"] == Counter({"processed": 13, "duplicate": 3})
+    assert len(inline["messages"]) == 10
+    assert inline["parked"] == 1  # the status of a message we never sent
+
+
+@pytest.mark.django_db
+def test_the_queued_answer_comes_before_ingest_and_malformed_bodies_still_get_400(
+    client: Client, company: Company, queued: None
+) -> None:
+    chatwoot = make_integration(company, "chatwoot")
+
+    ok = post_chatwoot(client, chatwoot, chatwoot_message(message_id=10))
+    bad = post_chatwoot(client, chatwoot, b"{not json")
+    forged = post_chatwoot(client, chatwoot, chatwoot_message(message_id=11), secret="wrong")
+
+    assert ok.status_code == 200 and ok.json()["status"] == "received"
+    assert bad.status_code == 400 and bad.json()["status"] == "failed" and bad.json()["error"]
+    assert forged.status_code == 401
+    assert WebhookEvent.objects.get(pk=forged.json()["event"]).status == WebhookStatus.REJECTED
+    assert webhooks_process_pending() == 1  # only the good one was waiting
+    event = WebhookEvent.objects.get(pk=ok.json()["event"])
+    assert event.status == WebhookStatus.PROCESSED
+    assert event.processing_ms is not None and event.processing_ms >= 0
+    assert Message.objects.get(company=company).external_id == "10"
+
+
+@pytest.mark.django_db
+def test_a_poison_event_fails_alone_and_the_rest_of_its_batch_is_ingested(
+    client: Client, company: Company, queued: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chatwoot = make_integration(company, "chatwoot")
+    for n in (21, 22, 23):
+        content = "boom" if n == 22 else f"mensagem {n}"
+        post_chatwoot(client, chatwoot, chatwoot_message(message_id=n, content=content))
+    real = webhook_service.events_ingest
+
+    def explode_on_boom(*, integration: Integration, events: Any, careful: bool = False) -> Any:
+        if any(getattr(event, "content", "") == "boom" for event in events):
+            raise RuntimeError("adapter bug")
+        return real(integration=integration, events=events, careful=careful)
+
+    monkeypatch.setattr(webhook_service, "events_ingest", explode_on_boom)
+
+    assert webhooks_process_pending() == 3
+
+    statuses = dict(WebhookEvent.objects.values_list("body", "status"))
+    assert sorted(statuses.values()) == ["failed", "processed", "processed"]
+    failed = WebhookEvent.objects.get(status=WebhookStatus.FAILED)
+    assert "adapter bug" in failed.error
+    assert sorted(Message.objects.values_list("external_id", flat=True)) == ["21", "23"]
+    assert Ticket.objects.get().unread_count == 2  # nothing of the poison is half-written
+
+
+@pytest.mark.django_db
+def test_each_event_of_a_mixed_batch_lands_in_its_own_company(
+    client: Client, company: Company, other_company: Company, queued: None
+) -> None:
+    ours = make_integration(company, "chatwoot")
+    theirs = make_integration(other_company, "chatwoot")
+    # Same platform ids on both sides: only the integration tells them apart.
+    post_chatwoot(client, ours, chatwoot_message(message_id=1, conversation_id=9))
+    post_chatwoot(client, theirs, chatwoot_message(message_id=1, conversation_id=9))
+    post_chatwoot(client, ours, chatwoot_message(message_id=2, conversation_id=9))
+
+    assert webhooks_process_pending() == 3
+
+    assert Message.objects.filter(company=company).count() == 2
+    assert Message.objects.filter(company=other_company).count() == 1
+    for message in Message.objects.select_related("conversation__contact", "ticket"):
+        assert message.conversation.company_id == message.company_id
+        assert message.conversation.contact.company_id == message.company_id
+        assert message.ticket.company_id == message.company_id
+    assert Ticket.objects.get(company=company).unread_count == 2
+    assert Ticket.objects.get(company=other_company).unread_count == 1
+
+
+@pytest.mark.django_db
+def test_the_sweep_takes_only_events_nobody_ingested_for_a_while(
+    client: Client, company: Company, queued: None, settings: Any
+) -> None:
+    settings.WEBHOOK_SWEEP_AFTER_SECONDS = 30
+    chatwoot = make_integration(company, "chatwoot")
+    old = post_chatwoot(client, chatwoot, chatwoot_message(message_id=31)).json()["event"]
+    new = post_chatwoot(client, chatwoot, chatwoot_message(message_id=32)).json()["event"]
+    WebhookEvent.objects.filter(pk=old).update(
+        received_at=WebhookEvent.objects.get(pk=old).received_at - timedelta(minutes=2)
+    )
+
+    assert sweep_webhooks() == 1
+
+    assert WebhookEvent.objects.get(pk=old).status == WebhookStatus.PROCESSED
+    assert WebhookEvent.objects.get(pk=new).status == WebhookStatus.RECEIVED
+
+
+@pytest.mark.django_db
+def test_the_wsgi_entry_point_serves_webhooks_with_the_short_middleware_list(
+    company: Company, queued: None
+) -> None:
+    from atende.wsgi import application
+
+    chatwoot = make_integration(company, "chatwoot")
+    body = b'{"event": "message_created", "id": 1'  # malformed: answered without ingest
+    environ = (
+        RequestFactory()
+        .generic(
+            "POST",
+            chatwoot.webhook_path(),
+            body,
+            content_type="application/json",
+            **chatwoot_headers(body),
+        )
+        .environ
+    )
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        seen["status"], seen["headers"] = status, dict(headers)
+
+    # As Django's test client does: the handler must not close the test's connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        b"".join(application(environ, start_response))
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+    assert seen["status"].startswith("400")
+    assert "X-Request-ID" in seen["headers"]  # the short list keeps request ids...
+    assert "Set-Cookie" not in seen["headers"]  # ...and no session or CSRF machinery
+    assert "Content-Security-Policy" not in seen["headers"]
+    assert WebhookEvent.objects.get().status == WebhookStatus.FAILED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_wakes_on_the_notification_and_workers_never_share_an_event(
+    settings: Any,
+) -> None:
+    settings.WEBHOOK_INGEST = "queued"
+    company = Company.objects.create(name="Fila", slug="fila")
+    chatwoot = make_integration(company, "chatwoot")
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            # A long idle wait: only the NOTIFY can make it this fast.
+            worker.run(should_stop=stop.is_set, batch_size=5, idle_seconds=30)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(0.5)  # both listening
+        client = Client()
+        started = time.monotonic()
+        for n in range(40):
+            post_chatwoot(
+                client, chatwoot, chatwoot_message(message_id=100 + n, conversation_id=n % 7)
+            )
+        deadline = time.monotonic() + 10
+        waiting = WebhookEvent.objects.filter(status=WebhookStatus.RECEIVED)
+        while waiting.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=40)
+    assert not errors
+    assert not waiting.exists()
+    assert elapsed < 10
+    assert Message.objects.count() == 40
+    assert Counter(WebhookEvent.objects.values_list("status", flat=True)) == {"processed": 40}
+    assert sum(Ticket.objects.values_list("unread_count", flat=True)) == 40
+    assert Ticket.objects.count() == 7
