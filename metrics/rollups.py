@@ -476,7 +476,7 @@ def rebuild(
         else:
             written = _rebuild_sql(company, first_day, messages)
             if messages:
-                written["ticket_bucket"] = _rebuild_tickets(company)
+                written["ticket_bucket"], written["ticket_week"] = _rebuild_tickets(company)
         written["response_time_week"] = rebuild_weeks(company, first_day)
         return written
 
@@ -532,12 +532,13 @@ def rebuild_weeks(company: Company, first_day: date | None = None) -> int:
     return len(rows)
 
 
-def _rebuild_tickets(company: Company) -> int:
+def _rebuild_tickets(company: Company) -> tuple[int, int]:
     """The ticket figures (kept by the trigger of migrations 0008/0011): always every
     day, as one ticket counts on several days (created, resolved, assigned). One grouped
     INSERT of every ticket's entries (``metrics_ticket_entries``, the trigger's own
     definitions): the rows adding each ticket in turn would write, without rewriting
-    each bucket row once per ticket. Then the weekly rows, summed from the daily ones."""
+    each bucket row once per ticket. Then the weekly rows, summed from the daily ones.
+    Returns the daily and weekly rows written."""
     _lock([TicketBucket, TicketWeek])
     TicketBucket.objects.for_company(company).delete()
     TicketWeek.objects.for_company(company).delete()
@@ -552,7 +553,7 @@ def _rebuild_tickets(company: Company) -> int:
             "WHERE t.company_id = %s GROUP BY 1, 2, 3, 4, 5, 6",
             [company.timezone, company.pk],
         )
-        written = int(cursor.rowcount)
+        days = int(cursor.rowcount)
         cursor.execute(
             f"INSERT INTO {_table(TicketWeek)} (company_id, week, scope, scope_id, metric, "
             "bucket, n, total, lo, hi) "
@@ -561,7 +562,7 @@ def _rebuild_tickets(company: Company) -> int:
             f"FROM {_table(TicketBucket)} WHERE company_id = %s GROUP BY 1, 2, 3, 4, 5, 6",
             [company.pk],
         )
-        return written
+        return days, int(cursor.rowcount)
 
 
 def _since(column: str, first_day: date | None) -> tuple[str, list[Any]]:
