@@ -26,6 +26,7 @@ from metrics.models import (
     ResponseTimeBucket,
     ResponseTimeWeek,
     TicketBucket,
+    TicketWeek,
 )
 from metrics.services import record_on_message_stored
 from tests.conftest import is_postgres, make_member
@@ -273,6 +274,7 @@ def test_a_company_with_tickets_and_queues_can_still_be_deleted(company, agent) 
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the check of a commit
     assert not TicketBucket.objects.filter(company_id=company.pk).exists()
+    assert not TicketWeek.objects.filter(company_id=company.pk).exists()
 
 
 def test_the_dashboard_and_the_agent_table_alone_give_the_same_rows(company, other_company) -> None:
