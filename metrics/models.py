@@ -206,3 +206,23 @@ class TicketBucket(HistogramBucket):
                 name="metrics_ticketbucket_key",
             )
         ]
+
+
+class TicketWeek(HistogramBucket):
+    """The same ticket figures as TicketBucket summed over a local ISO week (``week`` is
+    its Monday). Kept by the same trigger, which recomputes a touched week's bucket from
+    its days, so a weekly row always equals its days' rows (sums, smallest, largest);
+    rebuilt from them. Long periods read whole weeks here (docs/metrics.md)."""
+
+    week = models.DateField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("weekly ticket bucket")
+        verbose_name_plural = _("weekly ticket buckets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "week", "scope", "scope_id", "metric", "bucket"],
+                name="metrics_ticketweek_key",
+            )
+        ]

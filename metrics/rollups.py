@@ -43,6 +43,7 @@ from .models import (
     ResponseTimeWeek,
     RollupScope,
     TicketBucket,
+    TicketWeek,
 )
 
 if TYPE_CHECKING:
@@ -394,6 +395,10 @@ class Histogram:
             acc[2] = min(acc[2], lo)
             acc[3] = max(acc[3], hi)
 
+    def put(self, bucket: int, n: int, total: float, lo: float, hi: float) -> None:
+        """A bucket's sums over the whole period, read once (already summed in SQL)."""
+        self.buckets[bucket] = [n, total, lo, hi]
+
     @property
     def n(self) -> int:
         return int(sum(b[0] for b in self.buckets.values()))
@@ -470,7 +475,7 @@ def rebuild(
         else:
             written = _rebuild_sql(company, first_day, messages)
             if messages:
-                written["ticket_bucket"] = _rebuild_tickets(company)
+                written["ticket_bucket"], written["ticket_week"] = _rebuild_tickets(company)
         written["response_time_week"] = rebuild_weeks(company, first_day)
         return written
 
@@ -526,18 +531,37 @@ def rebuild_weeks(company: Company, first_day: date | None = None) -> int:
     return len(rows)
 
 
-def _rebuild_tickets(company: Company) -> int:
-    """The ticket figures (kept by the trigger of migration 0008): always every day, as
-    one ticket counts on several days (created, resolved, assigned)."""
-    _lock([TicketBucket])
+def _rebuild_tickets(company: Company) -> tuple[int, int]:
+    """The ticket figures (kept by the trigger of migrations 0008/0011): always every
+    day, as one ticket counts on several days (created, resolved, assigned). One grouped
+    INSERT of every ticket's entries (``metrics_ticket_entries``, the trigger's own
+    definitions): the rows adding each ticket in turn would write, without rewriting
+    each bucket row once per ticket. Then the weekly rows, summed from the daily ones.
+    Returns the daily and weekly rows written."""
+    _lock([TicketBucket, TicketWeek])
     TicketBucket.objects.for_company(company).delete()
+    TicketWeek.objects.for_company(company).delete()
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM (SELECT metrics_ticket_apply(t, 1) FROM tickets_ticket t "
-            "WHERE t.company_id = %s) x",
+            f"INSERT INTO {_table(TicketBucket)} (company_id, day, scope, scope_id, metric, "
+            "bucket, n, total, lo, hi) "
+            "SELECT t.company_id, e.e_day, e.e_scope, e.e_scope_id, e.e_metric, e.e_bucket, "
+            "count(*), sum(COALESCE(e.e_value, 0)), min(COALESCE(e.e_value, 0)), "
+            "max(COALESCE(e.e_value, 0)) "
+            "FROM tickets_ticket t CROSS JOIN LATERAL metrics_ticket_entries(t, %s) e "
+            "WHERE t.company_id = %s GROUP BY 1, 2, 3, 4, 5, 6",
+            [company.timezone, company.pk],
+        )
+        days = int(cursor.rowcount)
+        cursor.execute(
+            f"INSERT INTO {_table(TicketWeek)} (company_id, week, scope, scope_id, metric, "
+            "bucket, n, total, lo, hi) "
+            "SELECT company_id, date_trunc('week', day)::date, scope, scope_id, metric, "
+            "bucket, sum(n), sum(total), min(lo), max(hi) "
+            f"FROM {_table(TicketBucket)} WHERE company_id = %s GROUP BY 1, 2, 3, 4, 5, 6",
             [company.pk],
         )
-        return int(cursor.fetchone()[0])
+        return days, int(cursor.rowcount)
 
 
 def _since(column: str, first_day: date | None) -> tuple[str, list[Any]]:

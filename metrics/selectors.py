@@ -29,8 +29,6 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
-    Max,
-    Min,
     Q,
     QuerySet,
     Sum,
@@ -64,6 +62,7 @@ from .models import (
     ResponseTimeWeek,
     RollupScope,
     TicketBucket,
+    TicketWeek,
 )
 
 # LogEntry.source the AI attendant writes for each reservation it makes (docs/metrics.md).
@@ -336,13 +335,31 @@ def split_weeks(days: list[date]) -> tuple[list[date], list[date]]:
     return weeks, [d for d in days if d < weeks[0] or d > covered_to]
 
 
-def _bucket_sums(qs: QuerySet) -> QuerySet:
-    return (
-        qs.values("scope", "scope_id", "metric", "bucket")
-        .annotate(n=Sum("n"), total=Sum("total"), lo=Min("lo"), hi=Max("hi"))
-        .values_list("scope", "scope_id", "metric", "bucket", "n", "total", "lo", "hi")
-        .order_by()
+_BUCKET_COLUMNS = ("scope", "scope_id", "metric", "bucket", "n", "total", "lo", "hi")
+
+
+def _bucket_sums(days: QuerySet | None, weeks: QuerySet | None) -> list[tuple]:
+    """(scope, scope id, figure, bucket, n, total, lo, hi) summed over the period's rows
+    of a daily histogram table (``days``: the days outside whole weeks) and of its
+    weekly table (``weeks``: the whole weeks), either None when the period has none:
+    one statement, one grouping over both parts (``UNION ALL`` of two index-only range
+    scans), so every bucket comes back once with its partial sums merged."""
+    sqls, params = [], []
+    for qs in (days, weeks):
+        if qs is None:
+            continue
+        part = qs.values_list(*_BUCKET_COLUMNS).order_by()
+        sql, part_params = part.query.get_compiler(using=part.db).as_sql()
+        sqls.append(sql)
+        params += part_params
+    cols = ", ".join(_BUCKET_COLUMNS[:4])
+    sql = (
+        f"SELECT {cols}, SUM(n), SUM(total), MIN(lo), MAX(hi) "  # noqa: S608 - no input
+        f"FROM ({' UNION ALL '.join(sqls)}) parts GROUP BY {cols}"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _rt_histograms(
@@ -360,16 +377,16 @@ def _rt_histograms(
             ResponseTimeBucket.objects.for_company(company).filter(
                 business=f.business_hours, day__in=days
             )
-        )
-        if weeks:
-            weekly = _bucket_sums(
-                ResponseTimeWeek.objects.for_company(company).filter(
-                    business=f.business_hours, week__in=weeks
-                )
+            if days
+            else None,
+            ResponseTimeWeek.objects.for_company(company).filter(
+                business=f.business_hours, week__in=weeks
             )
-            rows = weekly.union(rows, all=True) if days else weekly
-        for scope, scope_id, metric, bucket, n, total, lo, hi in _tuples(rows):
-            out[(scope, scope_id, metric)].add(bucket, n, total, lo, hi)
+            if weeks
+            else None,
+        )
+        for scope, scope_id, metric, bucket, n, total, lo, hi in rows:
+            out[(scope, scope_id, metric)].put(bucket, n, total, lo, hi)
         shared["rt_hist"] = out
     return shared["rt_hist"]
 
@@ -552,7 +569,8 @@ def _wall_clock_equals_business(
         return True
     shared = {} if shared is None else shared
     if "always_open" not in shared:
-        queue_hours = Queue.objects.for_company(company).values_list("business_hours", flat=True)
+        # The queue rows the queue table reads anyway: no query of its own.
+        queue_hours = [q.business_hours for q in _queues(company, shared)]
         shared["always_open"] = not any(
             any(day in (hours or {}) for day in DAY_KEYS)
             for hours in [hours_for(company), *queue_hours]
@@ -576,25 +594,24 @@ def use_ticket_rollups(f: MetricsFilter) -> bool:
 
 def _ticket_rollup(company: Company, f: MetricsFilter, shared: dict[str, Any] | None) -> Any:
     """{"stats": {grouping: {group: {figure: Stats}}}, "counts": {(scope, id, name): n}}
-    over the period: one grouped query per request."""
+    over the period: one query per request, whole weeks from the weekly rows and the
+    other days from the daily ones (like the response times; a weekly row equals its
+    days' rows: migration 0012)."""
     shared = {} if shared is None else shared
     if "tk_rollup" in shared:
         return shared["tk_rollup"]
+    weeks, days = split_weeks(f.days)
+    rows = _bucket_sums(
+        TicketBucket.objects.for_company(company).filter(day__in=days) if days else None,
+        TicketWeek.objects.for_company(company).filter(week__in=weeks) if weeks else None,
+    )
     hist: dict[tuple[str, int, str], rollups.Histogram] = defaultdict(rollups.Histogram)
     counts: dict[tuple[str, int, str], int] = defaultdict(int)
-    for r in _tuples(
-        TicketBucket.objects.for_company(company)
-        .filter(**_day_range(f))
-        .values("scope", "scope_id", "metric", "bucket")
-        .annotate(n=Sum("n"), total=Sum("total"), lo=Min("lo"), hi=Max("hi"))
-        .values_list("scope", "scope_id", "metric", "bucket", "n", "total", "lo", "hi")
-        .order_by()
-    ):
-        scope, scope_id, metric, bucket, n, total, lo, hi = r
+    for scope, scope_id, metric, bucket, n, total, lo, hi in rows:
         if metric in TICKET_COUNTERS:
             counts[(scope, scope_id, metric)] += n
-        elif n > 0:
-            hist[(scope, scope_id, metric)].add(bucket, n, total, lo, hi)
+        elif n > 0:  # buckets the tickets have all left (reopened, transferred) hold none
+            hist[(scope, scope_id, metric)].put(bucket, n, total, lo, hi)
     stats: dict[str | None, dict[Any, dict[str, Stats]]] = {
         grouping: defaultdict(dict) for grouping in _TICKET_SCOPES.values()
     }
@@ -614,13 +631,16 @@ def _ticket_rollup(company: Company, f: MetricsFilter, shared: dict[str, Any] | 
 
 def live_counts(company: Company, f: MetricsFilter) -> dict[str, int]:
     """Right-now figures (not limited to the period): open, waiting, unread."""
-    # Only active tickets are read (the (company, status, ...) index), not the history.
+    # Only active tickets are read, not the history: unfiltered, an index-only scan of
+    # the partial covering index metrics_ticket_active (migration 0009), which holds
+    # waiting_since and unread_count but not the id, hence COUNT(*) and
+    # COUNT(waiting_since) (the non-null ones) rather than counts of the id.
     row = (
         tickets_qs(company, f)
         .filter(status__in=ACTIVE_STATUSES)
         .aggregate(
-            open=Count("pk"),
-            waiting=Count("pk", filter=Q(waiting_since__isnull=False)),
+            open=Count("*"),
+            waiting=Count("waiting_since"),
             unread=Coalesce(Sum("unread_count"), 0),
         )
     )
@@ -633,6 +653,8 @@ def message_rollup(
     """Messages of the period counted by local day, local hour, direction and sender
     type: one scan feeds the daily and hourly volumes, the heatmap and the totals."""
     shared = {} if shared is None else shared
+    if "rollup" not in shared and use_rollups(f) and connection.vendor == "postgresql":
+        _message_rollup_pg(company, f, shared)
     if "rollup" not in shared and use_rollups(f):
         shared["rollup"] = list(
             MessageVolume.objects.for_company(company)
@@ -778,8 +800,8 @@ def timeseries(
     """Per-day volume (in/out) and response-time trend (agents), per-hour volume
     (customer messages)."""
     shared = {} if shared is None else shared
-    daily: dict[str, dict[str, Any]] = {
-        d.isoformat(): {
+    daily: dict[date, dict[str, Any]] = {
+        d: {
             "date": d.isoformat(),
             "in": 0,
             "out": 0,
@@ -789,14 +811,14 @@ def timeseries(
         for d in f.days
     }
     for row in message_rollup(company, f, shared):
-        key = row["day"].isoformat()
-        if key in daily:
-            daily[key][row["direction"]] += row["n"]
+        per_day = daily.get(row["day"])
+        if per_day is not None:
+            per_day[row["direction"]] += row["n"]
     trend = _trend(company, f)
     for day, per in trend.items():
-        if day is not None and day.isoformat() in daily:
+        if day in daily:
             for metric, stats in per.items():
-                daily[day.isoformat()][metric] = stats["p50"]
+                daily[day][metric] = stats["p50"]
     heat = heatmap(company, f, shared)
     hourly = [{"hour": h, "count": sum(heat["cells"][d][h] for d in range(7))} for h in range(24)]
     return {"daily": list(daily.values()), "hourly": hourly}
@@ -816,7 +838,7 @@ def _trend(company: Company, f: MetricsFilter) -> dict[Any, dict[str, Stats]]:
             .values_list("day", "metric", "bucket", "n", "total", "lo", "hi")
         ):
             day, metric, bucket, n, total, lo, hi = r
-            hist[day][names[metric]].add(bucket, n, total, lo, hi)
+            hist[day][names[metric]].put(bucket, n, total, lo, hi)  # one row per bucket
         return {day: {k: h.stats() for k, h in per.items()} for day, per in hist.items()}
     reply, from_queue, _ = _rt_fields(f)
     rt = response_times_qs(company, f).annotate(day=TruncDate("answered_at", tzinfo=company.tzinfo))
@@ -854,7 +876,7 @@ def agent_table(
     )
     if f.agent_id:
         members = members.filter(user_id=f.agent_id)
-    sent = _agent_sent_rollup(company, f) if use_rollups(f) else _agent_sent(company, f)
+    sent = _agent_sent_rollup(company, f, shared) if use_rollups(f) else _agent_sent(company, f)
     rt = _rt_stats(company, f, "responder_id", shared)
     tk = _ticket_stats(company, f, "assignee_id", shared)
     rows = []
@@ -867,29 +889,64 @@ def agent_table(
     return rows
 
 
-def _agent_sent_rollup(company: Company, f: MetricsFilter) -> dict[int, dict[str, int]]:
+# Bits set in the 4-bit quarters mask of a message-volume row (one row per agent, local
+# day and hour): the agent's 15-minute activity slots in that hour.
+_QUARTER_BITS = (
+    "(quarters & 1) + ((quarters >> 1) & 1) + ((quarters >> 2) & 1) + ((quarters >> 3) & 1)"
+)
+
+
+def _message_rollup_pg(company: Company, f: MetricsFilter, shared: dict[str, Any]) -> None:
+    """The period's message volumes by day, hour, direction and sender type, and the
+    agents' messages and activity slots, in one scan of the roll-up (two grouping sets):
+    ``shared["rollup"]`` and ``shared["agent_sent"]``."""
+    days = f.days
+    by_day: list[dict[str, Any]] = []
+    per_agent: dict[int, dict[str, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT GROUPING(day), day, hour, direction, sender_type, sender_user_id, "  # noqa: S608 - constants only
+            f"SUM(n), SUM({_QUARTER_BITS}) FROM {MessageVolume._meta.db_table} "
+            "WHERE company_id = %s AND day >= %s AND day <= %s "
+            "GROUP BY GROUPING SETS ((day, hour, direction, sender_type), "
+            "(sender_user_id, direction, sender_type))",
+            [company.pk, days[0], days[-1]],
+        )
+        rows = cursor.fetchall()
+    for agents_set, day, hour, direction, sender_type, user_id, n, slots in rows:
+        if not agents_set:
+            by_day.append(
+                {"day": day, "direction": direction, "sender_type": sender_type, "hr": hour, "n": n}
+            )
+        elif user_id and direction == Direction.OUTBOUND and sender_type == SenderType.AGENT:
+            per_agent[user_id] = {"messages": n, "slots": slots}
+    shared["rollup"] = by_day
+    shared["agent_sent"] = per_agent
+
+
+def _agent_sent_rollup(
+    company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
+) -> dict[int, dict[str, int]]:
     """Per agent: messages sent, distinct tickets, activity slots (roll-ups). A 15-minute
     slot lies in one local hour (time-zone offsets are multiples of 15 minutes)."""
     sent: dict[int, dict[str, int]] = {}
-    # Bits set in the 4-bit quarters mask (one row per agent, local day and hour).
-    bits = RawSQL(
-        "(quarters & 1) + ((quarters >> 1) & 1) + ((quarters >> 2) & 1) + ((quarters >> 3) & 1)",
-        [],
-        output_field=IntegerField(),
-    )
-    for row in (
-        MessageVolume.objects.for_company(company)
-        .filter(**_day_range(f), direction=Direction.OUTBOUND, sender_type=SenderType.AGENT)
-        .exclude(sender_user_id=0)
-        .values("sender_user_id")
-        .annotate(messages=Sum("n"), slots=Sum(bits))
-        .order_by()
-    ):
-        sent[row["sender_user_id"]] = {
-            "messages": row["messages"],
-            "tickets": 0,
-            "slots": row["slots"],
+    if shared is not None and "agent_sent" in shared:  # read with the volumes
+        per_agent = shared["agent_sent"]
+    else:
+        per_agent = {
+            row["sender_user_id"]: {"messages": row["messages"], "slots": row["slots"]}
+            for row in MessageVolume.objects.for_company(company)
+            .filter(**_day_range(f), direction=Direction.OUTBOUND, sender_type=SenderType.AGENT)
+            .exclude(sender_user_id=0)
+            .values("sender_user_id")
+            .annotate(
+                messages=Sum("n"),
+                slots=Sum(RawSQL(_QUARTER_BITS, [], output_field=IntegerField())),  # noqa: S611
+            )
+            .order_by()
         }
+    for user_id, row in per_agent.items():
+        sent[user_id] = {"messages": row["messages"], "tickets": 0, "slots": row["slots"]}
     for row in (
         AgentTicketDay.objects.for_company(company)
         .filter(**_day_range(f), agent_id__in=list(sent))
@@ -955,12 +1012,20 @@ def _agent_row(
     }
 
 
+def _queues(company: Company, shared: dict[str, Any] | None) -> list[Queue]:
+    """The company's queues in display order, read once per request."""
+    shared = {} if shared is None else shared
+    if "queues" not in shared:
+        shared["queues"] = list(Queue.objects.for_company(company).order_by("order", "name"))
+    return list(shared["queues"])
+
+
 def queue_table(
     company: Company, f: MetricsFilter, shared: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
     """One row per queue: tickets created in the period, first response from entering the
     queue (agents only), reply time and resolution medians."""
-    queues = list(Queue.objects.for_company(company).order_by("order", "name"))
+    queues = _queues(company, shared)
     if f.queue_id:
         queues = [q for q in queues if q.pk == f.queue_id]
     if use_ticket_rollups(f):

@@ -26,6 +26,7 @@ from metrics.models import (
     ResponseTimeBucket,
     ResponseTimeWeek,
     TicketBucket,
+    TicketWeek,
 )
 from metrics.services import record_on_message_stored
 from tests.conftest import is_postgres, make_member
@@ -273,3 +274,16 @@ def test_a_company_with_tickets_and_queues_can_still_be_deleted(company, agent) 
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the check of a commit
     assert not TicketBucket.objects.filter(company_id=company.pk).exists()
+    assert not TicketWeek.objects.filter(company_id=company.pk).exists()
+
+
+def test_the_dashboard_and_the_agent_table_alone_give_the_same_rows(company, other_company) -> None:
+    """The dashboard reads the agents' messages and activity slots with the message
+    volumes (one scan); the per-agent table alone (API, CSV) reads them by itself."""
+    _random_traffic(company, random.Random(71))
+    _random_traffic(other_company, random.Random(72), tickets=6)
+    for params in PERIODS:
+        f = metrics_filter_from(company, params)
+        rows = selectors.agent_table(company, f)
+        assert any(r["messages"] and r["online_seconds"] for r in rows)
+        assert selectors.dashboard(company, f)["agents"] == rows

@@ -9,7 +9,7 @@ import pytest
 
 from metrics import selectors
 from metrics.filters import FilterError, metrics_filter_from
-from tests.conftest import make_member
+from tests.conftest import is_postgres, make_member
 from tickets.models import Queue
 
 from .builders import assign, inbound, make_ticket, reopen, reply, resolve
@@ -200,6 +200,38 @@ def test_dashboard_query_count_does_not_grow_with_data(
     assert len(bigger) == len(small)
     with django_assert_max_num_queries(19):
         selectors.dashboard(company, f)
+
+
+def test_business_hours_mode_without_hours_costs_no_extra_query(company, agent, scene) -> None:
+    """A company and queues with no hours set: business-hours mode reads the same
+    roll-ups with the same number of queries as wall-clock mode (the queues it checks
+    for hours are the ones the queue table reads)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if not is_postgres():
+        pytest.skip("the ticket roll-ups are PostgreSQL's")
+    t = make_ticket(company, at=m(0), queue=scene["queue"], assignee=agent)
+    inbound(t, m(0))
+    reply(t, m(3), user=agent)
+    resolve(t, m(9))
+    counts = {}
+    for business in ("", "1"):
+        f = metrics_filter_from(
+            company,
+            {
+                "period": "custom",
+                "start": "2026-10-01",
+                "end": "2026-11-30",
+                "business_hours": business,
+            },
+        )
+        with CaptureQueriesContext(connection) as ctx:
+            data = selectors.dashboard(company, f)
+        counts[business] = len(ctx)
+        assert data["totals"]["resolution"]["n"] == 1
+        assert not any("tickets_ticket" in q["sql"] and "resolved_at" in q["sql"] for q in ctx)
+    assert counts[""] == counts["1"]
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,9 @@ from tenants.models import Company
 class Command(BaseCommand):
     help = (
         "Rebuild the metrics roll-ups (message volumes, active contacts, agent tickets, "
-        "daily and weekly response-time histograms, ticket figures) from the stored rows; "
-        "with --business-hours, first "
-        "recompute the response times' business-hours seconds with the current hours."
+        "daily and weekly response-time histograms, daily and weekly ticket figures) from "
+        "the stored rows; with --business-hours, first recompute the response times' "
+        "business-hours seconds with the current hours."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
