@@ -466,6 +466,10 @@ WEBHOOK_INGEST = env(
 )
 if WEBHOOK_INGEST not in ("queued", "inline"):
     raise ImproperlyConfigured("WEBHOOK_INGEST must be 'queued' or 'inline'")
+# Seconds a web process keeps an integration it looked up for its webhook URL (0: look
+# it up on every request). A deactivation reaches the webhook URL within this time;
+# rotated secrets apply at once (a failed signature is checked again with fresh ones).
+WEBHOOK_INTEGRATION_CACHE_SECONDS = float(env("WEBHOOK_INTEGRATION_CACHE_SECONDS", "2"))
 # Events ingested per transaction by the ingest worker.
 WEBHOOK_BATCH_SIZE = int(env("WEBHOOK_BATCH_SIZE", "100"))
 # Stored events older than this that no worker has ingested are picked up by the Celery

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterable
 from typing import Any
+
+from django.conf import settings
 
 from atende.rows import columns, fetch_all, fetch_one
 from integrations.adapters import ADAPTERS
@@ -44,16 +47,43 @@ def _attach(found: tuple[Any, ...]) -> Integration:
     return integration
 
 
-def integration_for_webhook(*, kind: str, public_id: str) -> Integration | None:
+# (kind, public id) -> (valid until, integration): see integration_for_webhook.
+_recent: dict[tuple[str, str], tuple[float, Integration]] = {}
+_RECENT_MAX = 10_000
+
+
+def integration_for_webhook(
+    *, kind: str, public_id: str, fresh: bool = False
+) -> Integration | None:
     """The active integration a webhook URL names, or None (unknown id, wrong kind,
     inactive integration or company): the caller answers 404 and stores nothing.
 
     Its company and the company's AI settings come with it in one plain statement (every
-    webhook runs this; the ingest hook reads the AI settings for each customer message)."""
+    webhook runs this; the ingest hook reads the AI settings for each customer message).
+    A found integration is kept in the process for ``WEBHOOK_INTEGRATION_CACHE_SECONDS``
+    (the lookup was half of a queued webhook's own cost): a deactivation reaches the
+    webhook URL within that time, and a signature that fails against a kept copy is
+    checked again against a ``fresh`` one (rotated secrets work at once; docs/webhooks.md).
+    Unknown ids are never kept."""
     if kind not in ADAPTERS:  # e.g. "web": no webhook
         return None
+    ttl = float(settings.WEBHOOK_INTEGRATION_CACHE_SECONDS)
+    key = (kind, public_id)
+    now = time.monotonic()
+    if ttl > 0 and not fresh:
+        kept = _recent.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
     found = fetch_one(_webhook_sql(), [public_id, kind], Integration, Company, AISettings)
-    return None if found is None else _attach(found)
+    if found is None:
+        _recent.pop(key, None)
+        return None
+    integration = _attach(found)
+    if ttl > 0:
+        if len(_recent) >= _RECENT_MAX:
+            _recent.clear()
+        _recent[key] = (now + ttl, integration)
+    return integration
 
 
 def integrations_for_ingest(ids: Iterable[int]) -> dict[int, Integration]:

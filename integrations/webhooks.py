@@ -78,5 +78,6 @@ def receive(request: HttpRequest, kind: str, public_id: str) -> HttpResponse:
         query={key: request.GET.get(key, "") for key in request.GET},
         url=public_url(request, integration),
         started=started,
+        refresh=lambda: integration_for_webhook(kind=kind, public_id=public_id, fresh=True),
     )
     return _answer(integration, result)

@@ -131,6 +131,18 @@ def _inline_webhooks(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_integration_lookups(settings: Any) -> Any:
+    """Each webhook looks its integration up (tests change integrations between posts);
+    tests/integrations/test_queued_ingest.py covers the kept copies."""
+    from integrations import selectors
+
+    settings.WEBHOOK_INTEGRATION_CACHE_SECONDS = 0
+    selectors._recent.clear()
+    yield
+    selectors._recent.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> Any:
     """Cached state must not leak between tests (or between runs on a real Redis)."""
     clear_cached_state()

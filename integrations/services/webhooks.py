@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -198,12 +198,15 @@ def webhook_receive(
     query: Mapping[str, str],
     url: str,
     started: float | None = None,
+    refresh: Callable[[], Integration | None] | None = None,
 ) -> WebhookResult:
     """Store, verify and process one webhook request for ``integration``.
 
     ``content_type`` is the media type without parameters, lower-case; ``headers`` are the
     request's headers (any case); ``url`` is the public URL the platform called (Twilio
-    signs it). Never raises for bad input: the result says what to answer.
+    signs it). ``refresh``: when ``integration`` may be a kept copy, returns it as stored
+    now; a signature that fails is checked again when its secrets changed. Never raises
+    for bad input: the result says what to answer.
     """
     started = started if started is not None else time.perf_counter()
     now = timezone.now()
@@ -219,13 +222,12 @@ def webhook_receive(
     adapter = get_adapter(integration.kind)
     rejection = ""
     if not body_truncated:
-        try:
-            adapter.verify(request, integration.get_secrets())
-        except SignatureError as exc:
-            rejection = str(exc) or "bad signature"
-        except Exception as exc:  # a broken secret store must not become a 500
-            logger.exception("webhook verification crashed for integration %s", integration.pk)
-            rejection = f"cannot verify: {type(exc).__name__}: {exc}"
+        rejection = _verify(adapter, request, integration)
+        if rejection and refresh is not None:
+            stored = refresh()
+            if stored is not None and stored.secrets_encrypted != integration.secrets_encrypted:
+                integration = stored  # the secrets were rotated since it was kept
+                rejection = _verify(adapter, request, integration)
     if body_truncated:
         status, http_status = WebhookStatus.FAILED, 413
         error = f"body larger than {len(raw_body)} bytes was truncated and not processed"
@@ -302,6 +304,18 @@ def _check_queued(
     if _parse(event, integration, request, started) is None:
         return WebhookResult(event, 400)
     return WebhookResult(event, 200)
+
+
+def _verify(adapter: Any, request: WebhookRequest, integration: Integration) -> str:
+    """The reason the request is refused, or "" when its signature/token is right."""
+    try:
+        adapter.verify(request, integration.get_secrets())
+    except SignatureError as exc:
+        return str(exc) or "bad signature"
+    except Exception as exc:  # a broken secret store must not become a 500
+        logger.exception("webhook verification crashed for integration %s", integration.pk)
+        return f"cannot verify: {type(exc).__name__}: {exc}"
+    return ""
 
 
 def _request_from_event(event: WebhookEvent, *, now: datetime | None = None) -> WebhookRequest:

@@ -422,3 +422,53 @@ def test_the_worker_survives_an_unexpected_error_and_goes_on(
     worker.run(should_stop=lambda: len(calls) >= 2, idle_seconds=0.01)
 
     assert calls == ["drain", "drain"]
+
+
+@pytest.mark.django_db
+def test_a_kept_integration_saves_the_lookup_and_a_rotated_secret_works_at_once(
+    client: Client, company: Company, other_company: Company, settings: Any
+) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    from integrations.services.config import integration_update
+
+    settings.WEBHOOK_INGEST = "queued"
+    settings.WEBHOOK_INTEGRATION_CACHE_SECONDS = 60
+    chatwoot = make_integration(company, "chatwoot")
+    theirs = make_integration(other_company, "chatwoot")
+    post_chatwoot(client, chatwoot, chatwoot_message(message_id=1))  # looked up, kept
+
+    with CaptureQueriesContext(connection) as kept:
+        assert post_chatwoot(client, chatwoot, chatwoot_message(message_id=2)).status_code == 200
+    assert not any("integrations_integration i" in q["sql"] for q in kept.captured_queries)
+
+    # Another company's URL is its own entry: never answered with ours.
+    response = post_chatwoot(client, theirs, chatwoot_message(message_id=3))
+    assert WebhookEvent.objects.get(pk=response.json()["event"]).company_id == other_company.pk
+
+    integration_update(
+        integration=Integration.objects.get(pk=chatwoot.pk),
+        secrets={"webhook_secret": "rotated-secret-123"},
+    )
+    rotated = post_chatwoot(
+        client, chatwoot, chatwoot_message(message_id=4), secret="rotated-secret-123"
+    )
+    stale = post_chatwoot(client, chatwoot, chatwoot_message(message_id=5))
+
+    assert rotated.status_code == 200  # checked again with the stored secrets
+    assert stale.status_code == 401  # the old secret no longer passes
+
+
+@pytest.mark.django_db
+def test_a_deactivated_integration_stops_answering_within_the_kept_time(
+    client: Client, company: Company, settings: Any
+) -> None:
+    settings.WEBHOOK_INGEST = "queued"
+    settings.WEBHOOK_INTEGRATION_CACHE_SECONDS = 0.3
+    chatwoot = make_integration(company, "chatwoot")
+    assert post_chatwoot(client, chatwoot, chatwoot_message(message_id=1)).status_code == 200
+
+    Integration.objects.filter(pk=chatwoot.pk).update(is_active=False)
+    time.sleep(0.35)
+
+    assert post_chatwoot(client, chatwoot, chatwoot_message(message_id=2)).status_code == 404
