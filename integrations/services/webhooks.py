@@ -444,7 +444,24 @@ def webhook_replay(*, event: WebhookEvent, actor: Any = None) -> WebhookResult:
             return WebhookResult(event, 401)
         WebhookEvent.objects.filter(pk=event.pk).update(verified=True)
         event.verified = True
-    result = webhook_process(event, integration=integration, request=request, started=started)
+    if event.status == WebhookStatus.RECEIVED:
+        # Still waiting for (or stuck before) the ingest worker: ingested under its row
+        # lock, as a worker would; a worker holding it is ingesting it right now.
+        with transaction.atomic():
+            mine = bool(
+                WebhookEvent.objects.select_for_update(skip_locked=True)
+                .filter(pk=event.pk, status=WebhookStatus.RECEIVED)
+                .values_list("pk", flat=True)[:1]
+            )
+            if mine:
+                result = webhook_process(
+                    event, integration=integration, request=request, started=started
+                )
+        if not mine:
+            event.refresh_from_db()
+            return WebhookResult(event, event.http_status or 200)
+    else:
+        result = webhook_process(event, integration=integration, request=request, started=started)
     log_entry(
         company=integration.company_id,
         integration=integration,

@@ -472,3 +472,44 @@ def test_a_deactivated_integration_stops_answering_within_the_kept_time(
     time.sleep(0.35)
 
     assert post_chatwoot(client, chatwoot, chatwoot_message(message_id=2)).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replaying_a_waiting_event_never_races_the_worker_ingesting_it(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from integrations.services.webhooks import webhook_replay
+
+    settings.WEBHOOK_INGEST = "queued"
+    company = Company.objects.create(name="Replay", slug="replay")
+    chatwoot = make_integration(company, "chatwoot")
+    waiting = post_chatwoot(Client(), chatwoot, chatwoot_message(message_id=71)).json()["event"]
+    inside, go_on = threading.Event(), threading.Event()
+    real_prefetch = webhook_service.events_ingest_prefetch
+
+    def slow_prefetch(*args: Any, **kwargs: Any) -> None:
+        inside.set()  # the worker holds the event's row lock from here to its commit
+        go_on.wait(timeout=10)
+        real_prefetch(*args, **kwargs)
+
+    monkeypatch.setattr(webhook_service, "events_ingest_prefetch", slow_prefetch)
+
+    def worker_batch() -> None:
+        try:
+            webhooks_process_pending()
+        finally:
+            connection.close()
+
+    worker_thread = threading.Thread(target=worker_batch)
+    worker_thread.start()
+    try:
+        assert inside.wait(timeout=10)
+        threading.Timer(0.3, go_on.set).start()  # the admin clicks "replay" meanwhile
+        replayed = webhook_replay(event=WebhookEvent.objects.get(pk=waiting))
+    finally:
+        go_on.set()
+        worker_thread.join(timeout=10)
+
+    assert replayed.event.status == WebhookStatus.PROCESSED  # the worker's outcome
+    assert Message.objects.count() == 1
+    assert WebhookEvent.objects.get(pk=waiting).status == WebhookStatus.PROCESSED
