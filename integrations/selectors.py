@@ -86,12 +86,34 @@ def integration_for_webhook(
     return integration
 
 
+# integration id -> (valid until, integration): see integrations_for_ingest.
+_recent_by_id: dict[int, tuple[float, Integration]] = {}
+
+
 def integrations_for_ingest(ids: Iterable[int]) -> dict[int, Integration]:
     """The integrations of a batch of stored events by id, each with its company and the
     company's AI settings (as ``integration_for_webhook``), active or not: an event
-    accepted while the integration was active is still ingested."""
-    ids = sorted(set(ids))
-    if not ids:
-        return {}
-    sql = f"SELECT {_columns()} {_WITH_COMPANY_SQL}WHERE i.id IN ({', '.join(['%s'] * len(ids))})"
-    return {i.pk: i for i in map(_attach, fetch_all(sql, ids, Integration, Company, AISettings))}
+    accepted while the integration was active is still ingested. Kept in the process for
+    ``WEBHOOK_INTEGRATION_CACHE_SECONDS`` like the webhook URL's lookup (an ingest worker
+    sees the same few integrations batch after batch)."""
+    ttl = float(settings.WEBHOOK_INTEGRATION_CACHE_SECONDS)
+    now = time.monotonic()
+    found: dict[int, Integration] = {}
+    missing: list[int] = []
+    for pk in sorted(set(ids)):
+        kept = _recent_by_id.get(pk) if ttl > 0 else None
+        if kept is not None and kept[0] > now:
+            found[pk] = kept[1]
+        else:
+            missing.append(pk)
+    if missing:
+        marks = ", ".join(["%s"] * len(missing))
+        sql = f"SELECT {_columns()} {_WITH_COMPANY_SQL}WHERE i.id IN ({marks})"
+        for row in fetch_all(sql, missing, Integration, Company, AISettings):
+            integration = _attach(row)
+            found[integration.pk] = integration
+            if ttl > 0:
+                if len(_recent_by_id) >= _RECENT_MAX:
+                    _recent_by_id.clear()
+                _recent_by_id[integration.pk] = (now + ttl, integration)
+    return found

@@ -138,8 +138,10 @@ def _fresh_integration_lookups(settings: Any) -> Any:
 
     settings.WEBHOOK_INTEGRATION_CACHE_SECONDS = 0
     selectors._recent.clear()
+    selectors._recent_by_id.clear()
     yield
     selectors._recent.clear()
+    selectors._recent_by_id.clear()
 
 
 @pytest.fixture(autouse=True)

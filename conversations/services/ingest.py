@@ -156,7 +156,6 @@ def events_ingest_prefetch(
     if connection.vendor != "postgresql":
         return
     conversations: set[tuple[int, str]] = set()
-    messages: set[tuple[int, str]] = set()
     in_conversations: set[tuple[int, str, str]] = set()
     for integration, events in items:
         for event in events:
@@ -166,7 +165,6 @@ def events_ingest_prefetch(
             conversations.add(conversation_key)
             if event.external_message_id:
                 message_id = _cut(event.external_message_id, 200)
-                messages.add((integration.pk, message_id))
                 in_conversations.add((*conversation_key, message_id))
     if conversations:
         keys = sorted(conversations)
@@ -193,35 +191,27 @@ def events_ingest_prefetch(
                 target.tickets[conversation.pk] = ticket
     target.parked = set()
     if in_conversations:
-        found_rows = _rows_for_keys(
-            "SELECT v.integration_id, v.external_id, m.external_id "
-            "FROM (VALUES {values}) AS k (integration_id, conversation, message) "
-            "JOIN conversations_conversation v "
-            "ON v.integration_id = k.integration_id AND v.external_id = k.conversation "
-            "JOIN conversations_message m "
-            "ON m.conversation_id = v.id AND m.external_id = k.message",
-            in_conversations,
-        )
-        target.stored.update((int(i), str(c), str(m)) for i, c, m in found_rows)
-    if messages:
-        found_rows = _rows_for_keys(
-            "SELECT integration_id, external_message_id FROM conversations_parkedmessageevent "
-            "WHERE (integration_id, external_message_id) IN ({values})",
-            messages,
-        )
-        target.parked.update((int(i), str(m)) for i, m in found_rows)
-
-
-def _rows_for_keys(sql: str, keys: set[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Run ``sql`` with ``{values}`` replaced by one parameter tuple per key."""
-    ordered = sorted(keys)
-    row = f"({', '.join(['%s'] * len(ordered[0]))})"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql.format(values=", ".join([row] * len(ordered))),
-            [p for key in ordered for p in key],
-        )
-        return list(cursor.fetchall())
+        # The batch's messages already stored, and those with parked events: one query.
+        rows = ", ".join(["(%s, %s, %s)"] * len(in_conversations))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH k (integration_id, conversation, message) AS (VALUES {rows}) "  # noqa: S608
+                "SELECT 's', v.integration_id, v.external_id, m.external_id FROM k "
+                "JOIN conversations_conversation v "
+                "ON v.integration_id = k.integration_id AND v.external_id = k.conversation "
+                "JOIN conversations_message m "
+                "ON m.conversation_id = v.id AND m.external_id = k.message "
+                "UNION ALL "
+                "SELECT DISTINCT 'p', p.integration_id, '', p.external_message_id "
+                "FROM k JOIN conversations_parkedmessageevent p "
+                "ON p.integration_id = k.integration_id AND p.external_message_id = k.message",
+                [p for key in sorted(in_conversations) for p in key],
+            )
+            for kind, integration_id, conversation_id, message_id in cursor.fetchall():
+                if kind == "s":
+                    target.stored.add((int(integration_id), str(conversation_id), str(message_id)))
+                else:
+                    target.parked.add((int(integration_id), str(message_id)))
 
 
 def _apply(integration: Integration, event: Event, careful: bool) -> Outcome:

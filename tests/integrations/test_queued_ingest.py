@@ -190,14 +190,17 @@ def snapshot(company: Company) -> dict[str, Any]:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("kept_seconds", [0, 60])
 def test_a_batch_ends_exactly_where_one_request_at_a_time_ends(
     client: Client,
     company: Company,
     other_company: Company,
     settings: Any,
     caplog: pytest.LogCaptureFixture,
+    kept_seconds: int,
 ) -> None:
     settings.PUBLIC_BASE_URL = PUBLIC_BASE
+    settings.WEBHOOK_INTEGRATION_CACHE_SECONDS = kept_seconds  # kept lookups change nothing
     inline_chatwoot = make_integration(company, "chatwoot")
     inline_twilio = make_integration(company, "twilio")
     queued_chatwoot = make_integration(other_company, "chatwoot")
@@ -213,7 +216,9 @@ def test_a_batch_ends_exactly_where_one_request_at_a_time_ends(
     assert not Message.objects.filter(company=other_company).exists()
 
     with caplog.at_level("WARNING", logger="integrations.services.webhooks"):
-        assert webhooks_process_pending(limit=100) == 16
+        assert webhooks_process_pending(limit=6) == 6  # three batches: kept integrations
+        assert webhooks_process_pending(limit=6) == 6
+        assert webhooks_process_pending(limit=6) == 4
     assert webhooks_process_pending(limit=100) == 0
     assert not caplog.records  # one batch, no fallback to one event at a time
 
