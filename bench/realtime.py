@@ -67,10 +67,11 @@ class Result:
 def setup_world(clients: int) -> World:
     import django
 
-    from bench.ingest import production_env
+    from bench.ingest import production_env, vacuum_write_path
 
     production_env()
     django.setup()
+    vacuum_write_path()
     from rest_framework_simplejwt.tokens import RefreshToken
 
     from integrations.models import Integration
