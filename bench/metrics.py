@@ -16,7 +16,6 @@ leaves the database for inspection.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import statistics
@@ -300,11 +299,10 @@ def measure(seeded: dict[str, Any], requests: int, only: str = "") -> dict[str, 
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
+    from atende.handlers import freeze_startup_objects
     from tenants.access import resolve_membership
 
-    # What the server does once Django is loaded (atende/asgi.py, atende/wsgi.py): keep
-    # the startup objects out of the collector's full passes.
-    gc.freeze()
+    freeze_startup_objects()  # as the server entry points do (atende/asgi.py, wsgi.py)
     company, supervisor = seeded["company"], seeded["supervisor"]
     client = Client()
     client.force_login(supervisor)

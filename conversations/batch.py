@@ -49,14 +49,16 @@ class Batch:
     # messages already stored (before or earlier in the batch): duplicates, skipped as the
     # careful retry of the one-event path would
     stored: set[tuple[int, str, str]] = field(default_factory=set)
-    # roll-up work deferred to the end of the batch (callables run by ``flush``)
-    deferred: dict[str, Any] = field(default_factory=dict)
-    flushers: list[Callable[[Batch], None]] = field(default_factory=list)
+    # work deferred to the end of the batch: flusher -> the items handed to it at once
+    deferred: dict[Callable[[list[Any]], None], list[Any]] = field(default_factory=dict)
+
+    def defer(self, flusher: Callable[[list[Any]], None], item: Any) -> None:
+        """Collect ``item``; ``flush`` calls ``flusher`` once with everything collected."""
+        self.deferred.setdefault(flusher, []).append(item)
 
     def flush(self) -> None:
-        for flusher in self.flushers:
-            flusher(self)
-        self.flushers.clear()
+        for flusher, items in self.deferred.items():
+            flusher(items)
         self.deferred.clear()
 
 

@@ -47,9 +47,41 @@ def _attach(found: tuple[Any, ...]) -> Integration:
     return integration
 
 
-# (kind, public id) -> (valid until, integration): see integration_for_webhook.
-_recent: dict[tuple[str, str], tuple[float, Integration]] = {}
-_RECENT_MAX = 10_000
+class _Kept[K]:
+    """Integrations this process looked up, each kept ``WEBHOOK_INTEGRATION_CACHE_SECONDS``
+    (0: none kept). A plain dict: a process serves a few integrations, cleared past
+    ``MAX`` entries."""
+
+    MAX = 10_000
+
+    def __init__(self) -> None:
+        self._rows: dict[K, tuple[float, Integration]] = {}
+
+    @staticmethod
+    def _ttl() -> float:
+        return float(settings.WEBHOOK_INTEGRATION_CACHE_SECONDS)
+
+    def get(self, key: K) -> Integration | None:
+        kept = self._rows.get(key) if self._ttl() > 0 else None
+        return kept[1] if kept is not None and kept[0] > time.monotonic() else None
+
+    def put(self, key: K, integration: Integration) -> None:
+        ttl = self._ttl()
+        if ttl > 0:
+            if len(self._rows) >= self.MAX:
+                self._rows.clear()
+            self._rows[key] = (time.monotonic() + ttl, integration)
+
+    def forget(self, key: K) -> None:
+        self._rows.pop(key, None)
+
+    def clear(self) -> None:
+        self._rows.clear()
+
+
+# by (kind, public id): integration_for_webhook; by id: integrations_for_ingest
+_recent: _Kept[tuple[str, str]] = _Kept()
+_recent_by_id: _Kept[int] = _Kept()
 
 
 def integration_for_webhook(
@@ -67,27 +99,17 @@ def integration_for_webhook(
     Unknown ids are never kept."""
     if kind not in ADAPTERS:  # e.g. "web": no webhook
         return None
-    ttl = float(settings.WEBHOOK_INTEGRATION_CACHE_SECONDS)
     key = (kind, public_id)
-    now = time.monotonic()
-    if ttl > 0 and not fresh:
-        kept = _recent.get(key)
-        if kept is not None and kept[0] > now:
-            return kept[1]
+    kept = None if fresh else _recent.get(key)
+    if kept is not None:
+        return kept
     found = fetch_one(_webhook_sql(), [public_id, kind], Integration, Company, AISettings)
     if found is None:
-        _recent.pop(key, None)
+        _recent.forget(key)
         return None
     integration = _attach(found)
-    if ttl > 0:
-        if len(_recent) >= _RECENT_MAX:
-            _recent.clear()
-        _recent[key] = (now + ttl, integration)
+    _recent.put(key, integration)
     return integration
-
-
-# integration id -> (valid until, integration): see integrations_for_ingest.
-_recent_by_id: dict[int, tuple[float, Integration]] = {}
 
 
 def integrations_for_ingest(ids: Iterable[int]) -> dict[int, Integration]:
@@ -96,14 +118,12 @@ def integrations_for_ingest(ids: Iterable[int]) -> dict[int, Integration]:
     accepted while the integration was active is still ingested. Kept in the process for
     ``WEBHOOK_INTEGRATION_CACHE_SECONDS`` like the webhook URL's lookup (an ingest worker
     sees the same few integrations batch after batch)."""
-    ttl = float(settings.WEBHOOK_INTEGRATION_CACHE_SECONDS)
-    now = time.monotonic()
     found: dict[int, Integration] = {}
     missing: list[int] = []
     for pk in sorted(set(ids)):
-        kept = _recent_by_id.get(pk) if ttl > 0 else None
-        if kept is not None and kept[0] > now:
-            found[pk] = kept[1]
+        kept = _recent_by_id.get(pk)
+        if kept is not None:
+            found[pk] = kept
         else:
             missing.append(pk)
     if missing:
@@ -112,8 +132,5 @@ def integrations_for_ingest(ids: Iterable[int]) -> dict[int, Integration]:
         for row in fetch_all(sql, missing, Integration, Company, AISettings):
             integration = _attach(row)
             found[integration.pk] = integration
-            if ttl > 0:
-                if len(_recent_by_id) >= _RECENT_MAX:
-                    _recent_by_id.clear()
-                _recent_by_id[integration.pk] = (now + ttl, integration)
+            _recent_by_id.put(integration.pk, integration)
     return found

@@ -43,13 +43,8 @@ def sweep_webhooks() -> int:
 
     from django.conf import settings
 
-    from integrations.services.webhooks import webhooks_process_pending
+    from integrations.services.webhooks import webhooks_drain
 
     min_age = timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS)
-    total = 0
-    for _ in range(50):  # at most 50 batches per run: the next run goes on
-        taken = webhooks_process_pending(min_age=min_age)
-        total += taken
-        if taken == 0:
-            break
-    return total
+    # At most 50 batches per run: the next run goes on.
+    return webhooks_drain(min_age=min_age, max_batches=50)

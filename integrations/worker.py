@@ -17,22 +17,12 @@ from collections.abc import Callable
 import psycopg
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
-from integrations.services.webhooks import INGEST_CHANNEL, webhooks_process_pending
+from integrations.services.webhooks import INGEST_CHANNEL
+from integrations.services.webhooks import webhooks_drain as drain
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["drain", "run"]
-
-
-def drain(*, batch_size: int | None = None, should_stop: Callable[[], bool] = lambda: False) -> int:
-    """Ingest batches until nothing waits; returns how many events were taken."""
-    total = 0
-    while not should_stop():
-        taken = webhooks_process_pending(limit=batch_size)
-        total += taken
-        if taken == 0:
-            break
-    return total
 
 
 def _listener() -> psycopg.Connection:

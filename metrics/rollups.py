@@ -395,10 +395,6 @@ class Histogram:
             acc[2] = min(acc[2], lo)
             acc[3] = max(acc[3], hi)
 
-    def put(self, bucket: int, n: int, total: float, lo: float, hi: float) -> None:
-        """A bucket's sums over the whole period, read once (already summed in SQL)."""
-        self.buckets[bucket] = [n, total, lo, hi]
-
     @property
     def n(self) -> int:
         return int(sum(b[0] for b in self.buckets.values()))

@@ -386,7 +386,7 @@ def _rt_histograms(
             else None,
         )
         for scope, scope_id, metric, bucket, n, total, lo, hi in rows:
-            out[(scope, scope_id, metric)].put(bucket, n, total, lo, hi)
+            out[(scope, scope_id, metric)].add(bucket, n, total, lo, hi)
         shared["rt_hist"] = out
     return shared["rt_hist"]
 
@@ -611,7 +611,7 @@ def _ticket_rollup(company: Company, f: MetricsFilter, shared: dict[str, Any] | 
         if metric in TICKET_COUNTERS:
             counts[(scope, scope_id, metric)] += n
         elif n > 0:  # buckets the tickets have all left (reopened, transferred) hold none
-            hist[(scope, scope_id, metric)].put(bucket, n, total, lo, hi)
+            hist[(scope, scope_id, metric)].add(bucket, n, total, lo, hi)
     stats: dict[str | None, dict[Any, dict[str, Stats]]] = {
         grouping: defaultdict(dict) for grouping in _TICKET_SCOPES.values()
     }
@@ -838,7 +838,7 @@ def _trend(company: Company, f: MetricsFilter) -> dict[Any, dict[str, Stats]]:
             .values_list("day", "metric", "bucket", "n", "total", "lo", "hi")
         ):
             day, metric, bucket, n, total, lo, hi = r
-            hist[day][names[metric]].put(bucket, n, total, lo, hi)  # one row per bucket
+            hist[day][names[metric]].add(bucket, n, total, lo, hi)
         return {day: {k: h.stats() for k, h in per.items()} for day, per in hist.items()}
     reply, from_queue, _ = _rt_fields(f)
     rt = response_times_qs(company, f).annotate(day=TruncDate("answered_at", tzinfo=company.tzinfo))

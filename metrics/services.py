@@ -155,10 +155,7 @@ def record_on_message_stored(message: Message, context: MessageContext) -> None:
     if row is None and current is not None and company_tz is not None:
         # A batch of queued webhooks: summed with the batch's other messages, written
         # once when the batch ends (conversations.batch), still in its transaction.
-        deferred = current.deferred.setdefault("message_rollups", [])
-        if not deferred:
-            current.flushers.append(_flush_message_rollups)
-        deferred.append((message, company_tz))
+        current.defer(_flush_message_rollups, (message, company_tz))
         return
     statements = rollups.message_statements(message, company_tz)
     if row is not None:
@@ -167,8 +164,8 @@ def record_on_message_stored(message: Message, context: MessageContext) -> None:
     rollups.execute(statements)
 
 
-def _flush_message_rollups(current: batch.Batch) -> None:
-    rollups.execute(rollups.messages_statements(current.deferred.get("message_rollups", [])))
+def _flush_message_rollups(items: list[tuple[Message, Any]]) -> None:
+    rollups.execute(rollups.messages_statements(items))
 
 
 def rollups_rebuild(*, company: Company, since: date | None = None) -> dict[str, int]:

@@ -59,6 +59,7 @@ __all__ = [
     "webhook_process",
     "webhook_receive",
     "webhook_replay",
+    "webhooks_drain",
     "webhooks_process_pending",
 ]
 
@@ -162,19 +163,11 @@ def _finish(
 def _claim_delivery(integration: Integration, delivery_id: str, event_id: int) -> bool:
     """Claim ``delivery_id`` for this integration; False when it was already processed.
 
-    ``INSERT .. ON CONFLICT DO NOTHING``: a concurrent claimer waits on the unique index
-    until the first transaction ends, then either conflicts (duplicate) or, if the first
-    rolled back, wins. No lookup-then-insert race.
+    ``INSERT .. ON CONFLICT DO NOTHING`` (``_claim_deliveries``): a concurrent claimer
+    waits on the unique index until the first transaction ends, then either conflicts
+    (duplicate) or, if the first rolled back, wins. No lookup-then-insert race.
     """
-    table = WebhookDelivery._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (integration_id, delivery_id, event_id, created_at) "  # noqa: S608
-            "VALUES (%s, %s, %s, %s) ON CONFLICT (integration_id, delivery_id) DO NOTHING "
-            "RETURNING id",
-            [integration.pk, delivery_id[:200], event_id, timezone.now()],
-        )
-        return cursor.fetchone() is not None
+    return event_id in _claim_deliveries([(integration.pk, delivery_id, event_id)])
 
 
 def _touch_integration(integration: Integration, now: datetime) -> None:
@@ -447,19 +440,13 @@ def webhook_replay(*, event: WebhookEvent, actor: Any = None) -> WebhookResult:
     if event.status == WebhookStatus.RECEIVED:
         # Still waiting for (or stuck before) the ingest worker: ingested under its row
         # lock, as a worker would; a worker holding it is ingesting it right now.
-        with transaction.atomic():
-            mine = bool(
-                WebhookEvent.objects.select_for_update(skip_locked=True)
-                .filter(pk=event.pk, status=WebhookStatus.RECEIVED)
-                .values_list("pk", flat=True)[:1]
-            )
-            if mine:
-                result = webhook_process(
-                    event, integration=integration, request=request, started=started
-                )
-        if not mine:
+        queued = _process_one_queued(
+            event.pk, integration=integration, request=request, started=started
+        )
+        if queued is None:
             event.refresh_from_db()
             return WebhookResult(event, event.http_status or 200)
+        result = queued
     else:
         result = webhook_process(event, integration=integration, request=request, started=started)
     log_entry(
@@ -490,16 +477,12 @@ def webhooks_process_pending(*, limit: int | None = None, min_age: timedelta | N
     would inline. ``min_age``: only events stored at least that long ago (the sweep).
     """
     limit = limit or settings.WEBHOOK_BATCH_SIZE
+    pending = WebhookEvent.objects.filter(status=WebhookStatus.RECEIVED)
+    if min_age is not None:
+        pending = pending.filter(received_at__lt=timezone.now() - min_age)
     ids: list[int] = []
     try:
-        with transaction.atomic():
-            pending = WebhookEvent.objects.filter(status=WebhookStatus.RECEIVED)
-            if min_age is not None:
-                pending = pending.filter(received_at__lt=timezone.now() - min_age)
-            events = list(pending.order_by("pk").select_for_update(skip_locked=True)[:limit])
-            ids = [event.pk for event in events]
-            if events:
-                _ingest_batch(events)
+        _claim_and_ingest(pending, limit, taken=ids)
     except (IntegrityError, OperationalError):
         if not ids:
             raise
@@ -516,16 +499,39 @@ def webhooks_process_pending(*, limit: int | None = None, min_age: timedelta | N
     return len(ids)
 
 
+def _claim_and_ingest(pending: Any, limit: int, *, taken: list[int]) -> None:
+    """In one transaction: lock up to ``limit`` of the ``pending`` events (oldest first,
+    skipping those another worker holds), put their ids in ``taken``, ingest them."""
+    with transaction.atomic():
+        events = list(pending.order_by("pk").select_for_update(skip_locked=True)[:limit])
+        taken.extend(event.pk for event in events)
+        if events:
+            _ingest_batch(events)
+
+
+def webhooks_drain(
+    *,
+    batch_size: int | None = None,
+    min_age: timedelta | None = None,
+    max_batches: int | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> int:
+    """``webhooks_process_pending`` until nothing waits (or ``max_batches`` were taken, or
+    ``should_stop()``); returns how many events were taken."""
+    total = batches = 0
+    while not should_stop() and (max_batches is None or batches < max_batches):
+        taken = webhooks_process_pending(limit=batch_size, min_age=min_age)
+        total += taken
+        batches += 1
+        if taken == 0:
+            break
+    return total
+
+
 def _retry_batch(ids: list[int]) -> bool:
+    pending = WebhookEvent.objects.filter(pk__in=ids, status=WebhookStatus.RECEIVED)
     try:
-        with transaction.atomic():
-            events = list(
-                WebhookEvent.objects.filter(pk__in=ids, status=WebhookStatus.RECEIVED)
-                .order_by("pk")
-                .select_for_update(skip_locked=True)
-            )
-            if events:
-                _ingest_batch(events)
+        _claim_and_ingest(pending, len(ids), taken=[])
     except Exception:
         return False
     return True
@@ -544,15 +550,16 @@ def _one_by_one(ids: list[int]) -> None:
             logger.exception("webhook event %s could not be processed; left for later", pk)
 
 
-def _process_one_queued(pk: int) -> None:
+def _process_one_queued(pk: int, **process: Any) -> WebhookResult | None:
+    """``webhook_process`` of a waiting event under its row lock; None (nothing done)
+    when it no longer waits or a worker holds it."""
     with transaction.atomic():
         event = (
             WebhookEvent.objects.select_for_update(skip_locked=True)
             .filter(pk=pk, status=WebhookStatus.RECEIVED)
             .first()
         )
-        if event is not None:
-            webhook_process(event)
+        return None if event is None else webhook_process(event, **process)
 
 
 def _ingest_batch(events: list[WebhookEvent]) -> None:
@@ -582,8 +589,8 @@ def _ingest_batch(events: list[WebhookEvent]) -> None:
 
 
 def _claim_deliveries(claims: list[tuple[int, str, int]]) -> set[int]:
-    """``_claim_delivery`` for a batch, in one statement: the ids of the events that won
-    their (integration, delivery id); within the batch the first event wins."""
+    """Claim the (integration id, delivery id, event id) deliveries in one statement:
+    the ids of the events that won theirs; within the list the first event wins."""
     first: dict[tuple[int, str], int] = {}
     for integration_id, delivery_id, event_id in claims:
         first.setdefault((integration_id, delivery_id[:200]), event_id)
