@@ -12,10 +12,12 @@ profile of ``bench/ingest.py`` shows it matters; everything else stays ORM.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from django.db import connection, models
+from django.db import IntegrityError, connection, models
 
 
 @functools.cache
@@ -120,6 +122,7 @@ def insert(
     *,
     notify: str = "",
     also: Sequence[tuple[str, Sequence[Any]]] = (),
+    defer: bool = False,
 ) -> models.Model:
     """INSERT ``instance`` (a new row, auto primary key) with one prepared statement and
     set its primary key: what ``save(force_insert=True)`` sends, without compiling it each
@@ -128,7 +131,14 @@ def insert(
     STYLE.md rule 3). On PostgreSQL, in the same statement (one round trip): ``also``,
     other data-modifying statements ``(sql, params)`` run as CTEs (they must not touch
     the new row), and ``notify``, a ``NOTIFY`` on that channel (delivered at commit).
-    Other databases use ``save()`` and refuse ``also``/``notify``."""
+    Other databases use ``save()`` and refuse ``also``/``notify``.
+
+    ``defer``: inside ``write_behind()``, the row gets its primary key now (from the
+    table's sequence) and is written with the scope's next flush (see there)."""
+    pending = _write_behind.get() if defer else None
+    if pending is not None and not (also or notify):
+        pending.insert(instance)
+        return instance
     if connection.vendor != "postgresql":
         if also or notify:
             raise ValueError("insert(also=, notify=) needs PostgreSQL")
@@ -166,3 +176,132 @@ def update(model: type[models.Model], pk: Any, values: dict[str, Any]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, pk])
         return int(cursor.rowcount)
+
+
+# --- write-behind: many rows in one statement --------------------------------------------
+
+
+class WriteBehind:
+    """Rows to INSERT and relative UPDATEs to run later, all in ONE statement (CTEs), in
+    the current transaction: what a batch of queued webhooks writes per message, sent
+    once per run of messages instead of once per message.
+
+    Transparent to every other statement: while anything is pending, the next statement
+    sent on the connection (a read, a savepoint, an ORM update...) first flushes it, so
+    nothing ever reads the database without the deferred rows. A deferred row gets its
+    primary key at once, from its table's sequence (ids reserved in blocks). The
+    updates handed to ``later`` must only touch rows that existed before the flush (the
+    sub-statements of one statement do not see each other's rows). A failed flush fails
+    the scope: its transaction must roll back (``write_behind`` raises at its end)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[type[models.Model], list[list[Any]]] = {}
+        self.ids: dict[type[models.Model], list[int]] = {}
+        self.updates: dict[Callable[[list[Any]], list[tuple[str, list[Any]]]], list[Any]] = {}
+        self.flushing = False
+        self.failed: BaseException | None = None
+        self.statements = 0
+
+    def reserve(self, model: type[models.Model], count: int) -> None:
+        """Take ``count`` primary keys of ``model`` from its sequence (one statement)."""
+        if count <= 0:
+            return
+        table = model._meta.db_table
+        column = model._meta.pk.column  # type: ignore[union-attr]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, column, count],
+            )
+            self.ids.setdefault(model, []).extend(int(row[0]) for row in cursor.fetchall())
+
+    def insert(self, instance: models.Model) -> None:
+        model = type(instance)
+        pool = self.ids.get(model)
+        if not pool:
+            self.reserve(model, 32)
+            pool = self.ids[model]
+        instance.pk = pool.pop(0)
+        _, fields = _insert_plan(model)
+        params = [instance.pk]
+        params += [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+        self.rows.setdefault(model, []).append(params)
+        instance._state.adding = False
+        instance._state.db = connection.alias
+
+    def later(self, builder: Callable[[list[Any]], list[tuple[str, list[Any]]]], item: Any) -> None:
+        """Hand ``item`` to ``builder`` at the next flush; it turns all its items into
+        data-modifying statements ``(sql, params)`` (each run as a CTE of the flush)."""
+        self.updates.setdefault(builder, []).append(item)
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.rows or self.updates)
+
+    def flush(self) -> None:
+        if not self.pending or self.flushing:
+            return
+        parts: list[str] = []
+        params: list[Any] = []
+        for model, rows in self.rows.items():
+            _, fields = _insert_plan(model)
+            meta = model._meta
+            names = ", ".join(f'"{c}"' for c in (meta.pk.column, *(f.column for f in fields)))  # type: ignore[union-attr]
+            marks = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
+            parts.append(
+                f'INSERT INTO "{meta.db_table}" ({names}) VALUES {", ".join([marks] * len(rows))}'  # noqa: S608
+            )
+            for row in rows:
+                params.extend(row)
+        for builder, items in self.updates.items():
+            for sql, more in builder(items):
+                parts.append(sql)
+                params.extend(more)
+        self.rows.clear()
+        self.updates.clear()
+        ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts))
+        self.flushing = True
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"WITH {ctes} SELECT 1", params)
+            self.statements += 1
+        except BaseException as exc:
+            self.failed = exc
+            raise
+        finally:
+            self.flushing = False
+
+    def _before(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if self.pending and not self.flushing:
+            self.flush()
+        return execute(sql, params, many, context)
+
+
+_write_behind: ContextVar[WriteBehind | None] = ContextVar("atende_write_behind", default=None)
+
+
+def write_behind_active() -> WriteBehind | None:
+    return _write_behind.get()
+
+
+@contextmanager
+def write_behind() -> Iterator[WriteBehind | None]:
+    """Collect ``insert(..., defer=True)`` rows and ``later`` updates in this block and
+    write them in one statement before any other statement and at the end of the block
+    (call inside a transaction). PostgreSQL only: elsewhere yields None and ``defer`` is
+    ignored."""
+    if connection.vendor != "postgresql":
+        yield None
+        return
+    pending = WriteBehind()
+    token = _write_behind.set(pending)
+    try:
+        with connection.execute_wrapper(pending._before):
+            yield pending
+            pending.flush()
+    finally:
+        _write_behind.reset(token)
+    if pending.failed is not None:
+        # A flush failed inside a block that caught the error (a savepoint): the rows are
+        # lost, so the whole transaction must not commit.
+        raise IntegrityError(f"deferred rows were not written: {pending.failed}")

@@ -94,3 +94,88 @@ def test_insert_and_update_write_what_the_orm_would(company) -> None:
     stored.refresh_from_db()
     assert (stored.content, stored.extra) == ("editada", {"edited": True})
     assert update(Message, 0, {"content": "x"}) == 0
+
+
+def _message(ticket, external_id: str):
+    from conversations.models import Message
+
+    return Message(
+        company_id=ticket.company_id,
+        conversation=ticket.conversation,
+        ticket=ticket,
+        direction="in",
+        sender_type="contact",
+        content=f"texto {external_id}",
+        extra={"k": external_id},
+        external_id=external_id,
+    )
+
+
+def _bump(items):
+    ids = sorted({pk for pk, _ in items})
+    counts = {pk: sum(n for i, n in items if i == pk) for pk in ids}
+    rows = ", ".join(["(%s::bigint, %s::int)"] * len(ids))
+    params = [x for pk in ids for x in (pk, counts[pk])]
+    return [
+        (
+            "UPDATE tickets_ticket AS t SET unread_count = t.unread_count + v.n "  # noqa: S608
+            f"FROM (VALUES {rows}) AS v (id, n) WHERE t.id = v.id",
+            params,
+        )
+    ]
+
+
+def test_write_behind_rows_are_written_once_and_seen_by_any_later_statement(company) -> None:
+    """Deferred rows get their ids at once, are invisible to nobody (the next statement
+    flushes them first), and go in one statement with the deferred updates."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from atende.rows import insert, write_behind
+    from conversations.models import Message
+
+    ticket = make_ticket(company)
+    before = Ticket.objects.get(pk=ticket.pk).unread_count
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        with write_behind() as pending:
+            assert pending is not None
+            first, second = _message(ticket, "wb.1"), _message(ticket, "wb.2")
+            insert(first, defer=True)
+            insert(second, defer=True)
+            pending.later(_bump, (ticket.pk, 1))
+            pending.later(_bump, (ticket.pk, 1))
+            assert first.pk and second.pk > first.pk and not first._state.adding
+            sent = len(queries)
+            # Any statement sees them: the ORM read below flushes first.
+            assert list(
+                Message.objects.filter(pk__in=[first.pk, second.pk]).values_list(
+                    "external_id", flat=True
+                )
+            ) == ["wb.1", "wb.2"]
+            assert len(queries) == sent + 2  # the flush (rows + update) and the read
+            third = _message(ticket, "wb.3")
+            insert(third, defer=True)
+        # the end of the block flushed the last one
+        assert Message.objects.filter(pk=third.pk).exists()
+    _same(Message.objects.get(pk=first.pk), first)
+    assert Ticket.objects.get(pk=ticket.pk).unread_count == before + 2
+
+
+def test_a_failed_write_behind_flush_fails_the_block_even_if_caught(company) -> None:
+    """A flush that fails inside somebody's savepoint (which swallows the error) must not
+    let the transaction commit without the rows: the block raises at its end."""
+    from django.db import IntegrityError, transaction
+
+    from atende.rows import insert, write_behind
+    from conversations.models import Message
+
+    ticket = make_ticket(company)
+    insert(_message(ticket, "dup"))
+    with pytest.raises(IntegrityError), transaction.atomic(), write_behind():
+        insert(_message(ticket, "dup"), defer=True)  # collides at the flush
+        try:
+            with transaction.atomic():
+                Message.objects.filter(external_id="none").exists()  # flushes here
+        except IntegrityError:
+            pass
+    assert Message.objects.filter(external_id="dup").count() == 1

@@ -29,7 +29,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from atende.rows import columns, fetch, fetch_all, insert
+from atende.rows import columns, fetch, fetch_all, insert, write_behind_active
 from conversations import batch, hooks, realtime
 from conversations.models import Contact, ContactIdentity, Conversation, Message, ParkedMessageEvent
 from conversations.phones import normalize_phone, phone_key
@@ -619,12 +619,65 @@ _CONVERSATION_CLOCKS_SQL = (
 )
 
 
+def _inbound_counters(
+    items: list[tuple[int, int, datetime, datetime]],
+) -> list[tuple[str, list[Any]]]:
+    """``_TICKET_COUNTERS_SQL`` and ``_CONVERSATION_CLOCKS_SQL`` for many customer
+    messages: summed per ticket and per conversation (one statement may not update a row
+    twice), rows in id order (a stable lock order)."""
+    tickets: dict[int, list[Any]] = {}
+    conversations: dict[int, datetime] = {}
+    for ticket_id, conversation_id, at, now in items:
+        row = tickets.get(ticket_id)
+        if row is None:
+            tickets[ticket_id] = [1, at, at, now]
+        else:
+            row[0] += 1
+            row[1], row[2], row[3] = min(row[1], at), max(row[2], at), max(row[3], now)
+        previous = conversations.get(conversation_id)
+        conversations[conversation_id] = at if previous is None else max(previous, at)
+    ticket_params: list[Any] = []
+    for ticket_id in sorted(tickets):
+        ticket_params += [ticket_id, *tickets[ticket_id]]
+    conversation_params: list[Any] = []
+    for conversation_id in sorted(conversations):
+        conversation_params += [conversation_id, conversations[conversation_id]]
+    ticket_rows = ", ".join(
+        ["(%s::bigint, %s::int, %s::timestamptz, %s::timestamptz, %s::timestamptz)"] * len(tickets)
+    )
+    conversation_rows = ", ".join(["(%s::bigint, %s::timestamptz)"] * len(conversations))
+    return [
+        (
+            "UPDATE tickets_ticket AS t SET unread_count = t.unread_count + v.n, "  # noqa: S608
+            "waiting_since = COALESCE(t.waiting_since, v.first_at), "
+            "last_message_at = GREATEST(COALESCE(t.last_message_at, v.last_at), v.last_at), "
+            f"updated_at = v.now FROM (VALUES {ticket_rows}) AS v (id, n, first_at, last_at, now) "
+            "WHERE t.id = v.id",
+            ticket_params,
+        ),
+        (
+            "UPDATE conversations_conversation AS c "  # noqa: S608
+            "SET last_message_at = GREATEST(COALESCE(c.last_message_at, v.at), v.at), "
+            "last_inbound_at = GREATEST(COALESCE(c.last_inbound_at, v.at), v.at) "
+            f"FROM (VALUES {conversation_rows}) AS v (id, at) WHERE c.id = v.id",
+            conversation_params,
+        ),
+    ]
+
+
 def _insert_inbound(
     message: Message, ticket: Ticket, conversation: Conversation, *, at: datetime, now: datetime
 ) -> bool:
     """Store a customer message and count it on its ticket; True when the conversation's
     clocks moved in the same statement (PostgreSQL). The embedded SQLite inserts, then
     updates the ticket through the ORM and leaves the conversation to the caller."""
+    pending = write_behind_active()
+    if pending is not None:
+        # A batch of queued webhooks: the row and the counters are written with the
+        # batch's other messages, in one statement (atende.rows.write_behind).
+        insert(message, defer=True)
+        pending.later(_inbound_counters, (ticket.pk, conversation.pk, at, now))
+        return True
     if connection.vendor == "postgresql":
         insert(
             message,

@@ -31,8 +31,9 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from atende.rows import insert, update
+from atende.rows import insert, update, write_behind
 from conversations import batch
+from conversations.models import Message
 from conversations.services.ingest import (
     Outcome,
     events_ingest,
@@ -576,7 +577,9 @@ def _ingest_batch(events: list[WebhookEvent]) -> None:
     current = batch.Batch()
     events_ingest_prefetch(current, [(i, p.events) for _, i, p in fresh])
     outcomes: list[tuple[WebhookEvent, Integration, ParseResult, str]] = []
-    with batch.batch_scope(current):
+    with write_behind() as pending, batch.batch_scope(current):
+        if pending is not None:  # the messages' ids, in one statement
+            pending.reserve(Message, sum(len(p.events) for _, _, p in fresh))
         for event, integration, parsed in work:
             if parsed.delivery_id and event.pk not in won:
                 outcome: str = Outcome.DUPLICATE
