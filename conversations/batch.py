@@ -7,12 +7,13 @@ message are read in one query up front, the parked-event probe is one query for 
 batch's message ids, and the metrics roll-up increments of plain messages are summed and
 written in one statement at the end (``flush``).
 
-Correctness rule: a prefetched conversation is used at most once (``take_*`` removes it)
-and the whole cache is dropped (``invalidate``) as soon as anything other than a plain
-message of a known conversation is ingested (a new conversation or contact, a contact
-change, a status or conversation event): everything after that reads the database as the
-one-event path does. Outside a batch every function here is a no-op and the ingest code
-behaves exactly as before.
+Correctness rule: a prefetched conversation is used at most once (``take_*`` removes it),
+unless the batch marked it reusable (its deliveries are only plain messages, taken one
+after the other: ``reuse``), and the whole cache is dropped (``invalidate``) as soon as
+anything other than a plain message of a known conversation is ingested (a new
+conversation or contact, a contact change, a status or conversation event): everything
+after that reads the database as the one-event path does. Outside a batch every function
+here is a no-op and the ingest code behaves exactly as before.
 """
 
 from __future__ import annotations
@@ -51,6 +52,15 @@ class Batch:
     stored: set[tuple[int, str, str]] = field(default_factory=set)
     # work deferred to the end of the batch: flusher -> the items handed to it at once
     deferred: dict[Callable[[list[Any]], None], list[Any]] = field(default_factory=dict)
+    # conversations (keys, and their ids) whose deliveries are only plain messages taken
+    # one after the other: their prefetched rows serve every one of those messages (what
+    # a message changes on them is kept in memory: the ticket's counters and clocks)
+    reusable: set[tuple[int, str]] = field(default_factory=set)
+    reusable_ids: set[int] = field(default_factory=set)
+
+    def reuse(self, keys: set[tuple[int, str]]) -> None:
+        self.reusable = set(keys)
+        self.reusable_ids = {c.pk for k, c in self.conversations.items() if k in keys}
 
     def defer(self, flusher: Callable[[list[Any]], None], item: Any) -> None:
         """Collect ``item``; ``flush`` calls ``flusher`` once with everything collected."""
@@ -87,19 +97,26 @@ def invalidate() -> None:
     if batch is not None:
         batch.conversations.clear()
         batch.tickets.clear()
+        batch.reusable.clear()
+        batch.reusable_ids.clear()
 
 
 def take_conversation(integration_id: int, external_id: str) -> Any | None:
     batch = _current.get()
     if batch is None:
         return None
-    return batch.conversations.pop((integration_id, external_id), None)
+    key = (integration_id, external_id)
+    if key in batch.reusable:
+        return batch.conversations.get(key)
+    return batch.conversations.pop(key, None)
 
 
 def take_ticket(conversation_id: int) -> Any | None:
     batch = _current.get()
     if batch is None:
         return None
+    if conversation_id in batch.reusable_ids:
+        return batch.tickets.get(conversation_id)
     return batch.tickets.pop(conversation_id, None)
 
 

@@ -41,7 +41,14 @@ from conversations.services.ingest import (
     ingest_in_transaction,
 )
 from integrations.adapters import get_adapter
-from integrations.base import BadRequest, Ignored, ParseResult, SignatureError, WebhookRequest
+from integrations.base import (
+    BadRequest,
+    Ignored,
+    InboundMessage,
+    ParseResult,
+    SignatureError,
+    WebhookRequest,
+)
 from integrations.crypto import mask
 from integrations.models import (
     Integration,
@@ -500,10 +507,24 @@ def webhooks_process_pending(*, limit: int | None = None, min_age: timedelta | N
     return len(ids)
 
 
+def _asynchronous_commit() -> None:
+    """The ingest of stored events commits without waiting for the WAL flush
+    (``synchronous_commit = off`` for this transaction only). Safe here: the events were
+    stored with a synchronous commit before they were acknowledged, and their status
+    changes in the same transaction as what they wrote; if PostgreSQL crashes before the
+    flush (within ~3 x ``wal_writer_delay``), the ingest is lost as a whole and the events
+    are still ``received``, so the worker or the sweep ingests them again. Saves the
+    flush wait on every batch, which is most of a small batch's latency."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
 def _claim_and_ingest(pending: Any, limit: int, *, taken: list[int]) -> None:
     """In one transaction: lock up to ``limit`` of the ``pending`` events (oldest first,
     skipping those another worker holds), put their ids in ``taken``, ingest them."""
     with transaction.atomic():
+        _asynchronous_commit()
         events = list(pending.order_by("pk").select_for_update(skip_locked=True)[:limit])
         taken.extend(event.pk for event in events)
         if events:
@@ -555,6 +576,7 @@ def _process_one_queued(pk: int, **process: Any) -> WebhookResult | None:
     """``webhook_process`` of a waiting event under its row lock; None (nothing done)
     when it no longer waits or a worker holds it."""
     with transaction.atomic():
+        _asynchronous_commit()
         event = (
             WebhookEvent.objects.select_for_update(skip_locked=True)
             .filter(pk=pk, status=WebhookStatus.RECEIVED)
@@ -576,6 +598,7 @@ def _ingest_batch(events: list[WebhookEvent]) -> None:
     fresh = [(e, i, p) for e, i, p in work if not p.delivery_id or e.pk in won]
     current = batch.Batch()
     events_ingest_prefetch(current, [(i, p.events) for _, i, p in fresh])
+    work = _hot_first(work, current)
     outcomes: list[tuple[WebhookEvent, Integration, ParseResult, str]] = []
     with write_behind() as pending, batch.batch_scope(current):
         if pending is not None:  # the messages' ids, in one statement
@@ -589,6 +612,39 @@ def _ingest_batch(events: list[WebhookEvent]) -> None:
     _finish_many([(e, o, p.delivery_id) for e, _, p, o in outcomes])
     for event, integration, parsed, outcome in outcomes:
         _log_ignored(event, integration, parsed, outcome)
+
+
+def _hot_first(
+    work: list[tuple[WebhookEvent, Integration, ParseResult]], prefetched: batch.Batch
+) -> list[tuple[WebhookEvent, Integration, ParseResult]]:
+    """The batch's deliveries in the order that writes the most in one go, keeping the
+    order of each conversation's deliveries: first the conversations whose rows the
+    batch prefetched and that get only plain messages (written behind, no statement of
+    their own), then the other conversations (new ones, status and conversation changes:
+    they read the database and drop the prefetched rows), then the deliveries that name
+    no conversation (statuses, edits, contact changes; whichever comes first, parking
+    makes the result the same). Different conversations do not depend on each other.
+    The first group's prefetched rows serve all of its messages (``Batch.reuse``)."""
+    groups: dict[tuple[int, str], list[tuple[WebhookEvent, Integration, ParseResult]]] = {}
+    plain: dict[tuple[int, str], bool] = {}
+    keyless = []
+    for item in work:
+        _, integration, parsed = item
+        conversation = next(
+            (c for c in (getattr(e, "external_conversation_id", "") for e in parsed.events) if c),
+            "",
+        )
+        if not conversation:
+            keyless.append(item)
+            continue
+        key = (integration.pk, conversation[:200])
+        groups.setdefault(key, []).append(item)
+        only_messages = all(isinstance(e, InboundMessage | Ignored) for e in parsed.events)
+        plain[key] = plain.get(key, True) and only_messages
+    hot = [k for k in groups if plain[k] and k in prefetched.conversations]
+    cold = [k for k in groups if not (plain[k] and k in prefetched.conversations)]
+    prefetched.reuse(set(hot))
+    return [item for key in (*hot, *cold) for item in groups[key]] + keyless
 
 
 def _claim_deliveries(claims: list[tuple[int, str, int]]) -> set[int]:

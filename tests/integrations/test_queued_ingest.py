@@ -28,6 +28,7 @@ from tests.webhook_support import (
     chatwoot_headers,
     chatwoot_message,
     fixture_path,
+    load_fixture,
     make_integration,
     post_chatwoot,
     post_twilio,
@@ -518,3 +519,101 @@ def test_replaying_a_waiting_event_never_races_the_worker_ingesting_it(
     assert replayed.event.status == WebhookStatus.PROCESSED  # the worker's outcome
     assert Message.objects.count() == 1
     assert WebhookEvent.objects.get(pk=waiting).status == WebhookStatus.PROCESSED
+
+
+def resolve(conversation_id: int) -> dict[str, Any]:
+    data = load_fixture("chatwoot/woofed_conversation_updated.json")
+    data.update(
+        event="conversation_status_changed",
+        id=conversation_id,
+        status="resolved",
+        changed_attributes=[{"status": {"previous_value": "open", "current_value": "resolved"}}],
+    )
+    data["meta"]["assignee"] = None
+    data["meta"]["team"] = None
+    data["meta"]["sender"] = {**data["meta"]["sender"], "id": 900 + conversation_id}
+    return data
+
+
+def renumbered(snap: dict[str, Any]) -> dict[str, Any]:
+    """``snap`` with each ticket number replaced by (conversation, its rank there)."""
+    ranks: dict[int, tuple[str, int]] = {}
+    for ticket in sorted(snap["tickets"]):
+        number, conversation = ticket[0], ticket[1]
+        ranks[number] = (conversation, sum(1 for r in ranks.values() if r[0] == conversation))
+    return {
+        **snap,
+        "messages": sorted((*m[:-1], ranks.get(m[-1])) for m in snap["messages"]),
+        "tickets": sorted((ranks[t[0]], *t[1:]) for t in snap["tickets"]),
+    }
+
+
+def known_conversations_traffic(client: Client, chatwoot: Integration, twilio: Integration) -> None:
+    """Known conversations in the order a batch reorders them: several plain messages of
+    one conversation (written behind with its prefetched rows), a conversation resolved
+    between two of its messages (the second must open the next ticket), statuses and
+    a reply interleaved, a new conversation in the middle."""
+
+    def msg(n: int, conversation: int, **extra: Any) -> Any:
+        body = chatwoot_message(
+            message_id=n, conversation_id=conversation, contact_id=conversation, **extra
+        )
+        return post_chatwoot(client, chatwoot, body)
+
+    steps = [
+        lambda: msg(101, 701, phone="+5511911110701"),
+        lambda: msg(102, 702, phone="+5511911110702"),
+        lambda: msg(103, 703, phone="+5511911110703"),
+        lambda: post_twilio(client, twilio, twilio_inbound("SM" + "5" * 32, "primeira")),
+    ]
+    for step in steps:
+        assert step().status_code == 200
+    webhooks_process_pending(limit=100)
+    later = [
+        lambda: msg(111, 701, phone="+5511911110701"),
+        lambda: msg(112, 702, phone="+5511911110702"),
+        lambda: post_chatwoot(client, chatwoot, resolve(702)),
+        lambda: msg(113, 701, phone="+5511911110701", content="mais uma"),
+        lambda: msg(114, 704, phone="+5511911110704"),  # new in the middle
+        lambda: msg(115, 702, phone="+5511911110702", content="depois de resolvido"),
+        lambda: post_twilio(client, twilio, twilio_status("SM" + "5" * 32, "read")),
+        lambda: post_twilio(client, twilio, twilio_inbound("SM" + "6" * 32, "segunda")),
+        lambda: msg(
+            116, 703, phone="+5511911110703", message_type="outgoing", sender=AGENT, content="Oi!"
+        ),
+        lambda: msg(117, 701, phone="+5511911110701", content="e a terceira"),
+        lambda: post_twilio(client, twilio, twilio_inbound("SM" + "7" * 32, "terceira")),
+    ]
+    for step in later:
+        assert step().status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_reordered_batch_of_known_conversations_ends_like_one_request_at_a_time(
+    client: Client,
+    company: Company,
+    other_company: Company,
+    settings: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings.PUBLIC_BASE_URL = PUBLIC_BASE
+    inline = (make_integration(company, "chatwoot"), make_integration(company, "twilio"))
+    queued = (
+        make_integration(other_company, "chatwoot"),
+        make_integration(other_company, "twilio"),
+    )
+    settings.WEBHOOK_INGEST = "inline"
+    known_conversations_traffic(client, *inline)
+    settings.WEBHOOK_INGEST = "queued"
+    known_conversations_traffic(client, *queued)
+    with caplog.at_level("WARNING", logger="integrations.services.webhooks"):
+        assert webhooks_process_pending(limit=100) == 11  # the second stretch in one batch
+    assert not caplog.records
+    first, second = snapshot(company), snapshot(other_company)
+    # Ticket numbers follow the order tickets were opened in, which within one batch is
+    # per conversation, not per arrival: compare each ticket by its conversation instead.
+    assert renumbered(second) == renumbered(first)
+    tickets = {(t[1], t[2]) for t in first["tickets"]}
+    assert ("702", "resolved") in tickets and ("702", "pending") in tickets  # reopened or new
+    unread = {t[1]: t[3] for t in first["tickets"] if t[2] != "resolved"}
+    assert unread["701"] == 4  # four customer messages on one ticket, counted once each
