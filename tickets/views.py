@@ -90,7 +90,8 @@ def my_ticket(request: HttpRequest, number: int) -> HttpResponse:
     inserts it without reload) or a 400 with the error."""
     company = request.company  # type: ignore[attr-defined]
     ticket = webform.requester_ticket(company, request.user, number)
-    form = ChatForm(request.POST or None)
+    # Bound on every POST, even an empty one: it must fail validation, not render a page.
+    form = ChatForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             try:
