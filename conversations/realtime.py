@@ -6,8 +6,10 @@ characters. Every module that publishes or subscribes takes its names from here.
 Every event about a ticket or a message carries a per-company sequence number taken at
 publish time (after commit) and is routed only to the groups allowed to see the ticket:
 supervisors, the ticket's queue, its assignee and the ticket page. A bounded per-company
-replay log in Redis lets a reconnecting browser ask for what it missed. The design (and
-why counts travel inside events) is in docs/realtime.md.
+replay log in Redis lets a reconnecting browser ask for what it missed. Tickets opened
+through the web form also get a sanitized, sequence-less copy of their public events in
+their requester group (``requester_payload``). The design (and why counts travel inside
+events) is in docs/realtime.md.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ ticket after the same visibility check as the API (tickets.selectors.ticket_for_
 Client messages: ``{"type": "ping"}`` (every 25 s; answered with "pong"),
 ``{"type": "subscribe", "ticket": <number>}``, ``{"type": "unsubscribe", "ticket": <number>}``.
 Server messages: "hello" (seq and counts), the events of docs/realtime.md, "resync".
+
+``RequesterConsumer`` (``/ws/companies/<slug>/requester/``) serves the requester's
+"My tickets" page: no staff groups, only the sanitized events of the requests it follows.
 """
 
 from __future__ import annotations
