@@ -140,3 +140,20 @@ def test_the_page_lists_the_follow_ups_it_follows_live(
     page = client_for(agent).get(f"{APP}/my-tickets/{request_of.number}/").content.decode()
     assert f'data-follow="{request_of.number}"' in page
     assert "js/my_ticket.js" in page and 'id="live-status"' in page
+
+
+def test_the_thread_fragment_costs_a_fixed_number_of_queries(
+    company, agent, request_of, client_for, django_assert_num_queries
+) -> None:
+    support_agent = request_of.queue.members.get()
+    for n in range(5):
+        message_send(ticket=request_of, content=f"Resposta {n}", actor=support_agent)
+    web = client_for(agent)
+    url = f"{APP}/my-tickets/{request_of.number}/thread/"
+    first = Message.objects.filter(ticket=request_of).order_by("id").first()
+    assert first is not None
+    # Session, user, company language, membership, ticket, new messages, refreshed
+    # messages, follow-ups: however many messages.
+    with django_assert_num_queries(8):
+        data = web.get(f"{url}?after={first.pk}&refresh={first.pk}").json()
+    assert len(data["messages"]) == 5 and list(data["refreshed"]) == [str(first.pk)]

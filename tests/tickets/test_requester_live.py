@@ -221,6 +221,9 @@ async def test_a_colleague_and_an_outsider_are_refused_like_a_missing_ticket_and
     )
     connected, code = await door.connect(timeout=5)
     assert not connected and code == 4404
+    anonymous = WebsocketCommunicator(application, "/ws/companies/loja-azul/requester/")
+    connected, code = await anonymous.connect(timeout=5)
+    assert not connected and code == 4401
     stranger = await connect_requester(outsider, slug="outra")
     assert (await follow(stranger, ticket.number))["error"] == "ticket_not_found"
 
