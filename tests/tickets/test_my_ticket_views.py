@@ -157,3 +157,24 @@ def test_the_thread_fragment_costs_a_fixed_number_of_queries(
     with django_assert_num_queries(8):
         data = web.get(f"{url}?after={first.pk}&refresh={first.pk}").json()
     assert len(data["messages"]) == 5 and list(data["refreshed"]) == [str(first.pk)]
+
+
+def test_writing_on_a_request_closed_for_good_answers_with_the_follow_up_to_follow(
+    company, agent, request_of, client_for
+) -> None:
+    company.reopen_window_hours = 0
+    company.save()
+    support_agent = request_of.queue.members.get()
+    actions.ticket_accept(ticket=request_of, actor=support_agent)
+    actions.ticket_resolve(ticket=Ticket.objects.get(pk=request_of.pk), actor=support_agent)
+    web = client_for(agent)
+    body = web.post(
+        f"{APP}/my-tickets/{request_of.number}/", {"content": "Voltou a falhar"}, **JSON
+    ).json()
+    follow_up = Ticket.objects.get(company=company, requester=agent, number=body["ticket"])
+    assert follow_up.pk != request_of.pk
+    assert follow_up.conversation_id == request_of.conversation_id
+    data = web.get(f"{APP}/my-tickets/{request_of.number}/thread/").json()
+    assert data["follow"] == [request_of.number, follow_up.number]
+    assert data["status"] == "resolved"  # the page's own request
+    assert "Voltou a falhar" in data["messages"][-1]["html"]

@@ -325,6 +325,40 @@ async def test_a_reconnected_requester_follows_again_and_hears_new_events(compan
     await again.disconnect()
 
 
+async def test_a_follow_up_of_a_closed_request_is_followed_and_heard_too(company) -> None:
+    world = await arrange(company)
+    ticket, agent, requester = world["ticket"], world["support_agent"], world["requester"]
+
+    @sync_to_async
+    def close_for_good_and_write_again() -> Ticket:
+        company.reopen_window_hours = 0
+        company.save()
+        actions.ticket_accept(ticket=Ticket.objects.get(pk=ticket.pk), actor=agent)
+        actions.ticket_resolve(ticket=Ticket.objects.get(pk=ticket.pk), actor=agent)
+        message = webform.web_message_post(
+            ticket=Ticket.objects.get(pk=ticket.pk), content="Voltou", actor=requester
+        )
+        assert message.ticket is not None
+        return message.ticket
+
+    follow_up = await close_for_good_and_write_again()
+    assert follow_up.pk != ticket.pk
+    ws = await connect_requester(requester)
+    assert (await follow(ws, follow_up.number))["type"] == "following"
+    colleague = await connect_requester(world["colleague"])
+    assert (await follow(colleague, follow_up.number))["error"] == "ticket_not_found"
+
+    reply = await sync_to_async(message_send)(
+        ticket=await fresh(follow_up), content="Vamos ver de novo", actor=agent
+    )
+    heard = await ws.receive_json_from(timeout=5)
+    assert heard["message"] == {"id": reply.pk}
+    assert heard["ticket"]["number"] == follow_up.number
+    assert await colleague.receive_nothing(timeout=0.3)
+    await ws.disconnect()
+    await colleague.disconnect()
+
+
 def test_requester_payload_passes_only_public_state() -> None:
     row = {
         "number": 7,
