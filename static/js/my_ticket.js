@@ -19,6 +19,7 @@ let lastMessage = Number(page.dataset.lastMessage || 0);
 const toRefresh = new Set();
 let timer = null;
 let fetching = false;
+let failures = 0;
 
 function scrollToEnd() { thread.lastElementChild?.scrollIntoView({ block: "end" }); }
 
@@ -61,8 +62,13 @@ async function refresh() {
     if (facts && facts.innerHTML.trim() !== data.facts.trim()) facts.innerHTML = data.facts;
     for (const n of data.follow) follow(n);
     if (added) scrollToEnd();
+    failures = 0;
   } catch {
-    schedule(2000); // offline for a moment: the next event or reconnection retries anyway
+    // A network hiccup: keep what was asked and retry a few times; a reconnection
+    // ("following") fetches again anyway.
+    for (const id of ids) toRefresh.add(id);
+    failures += 1;
+    if (failures <= 3) schedule(1000 * 2 ** failures);
   } finally {
     fetching = false;
   }
