@@ -6,8 +6,10 @@ characters. Every module that publishes or subscribes takes its names from here.
 Every event about a ticket or a message carries a per-company sequence number taken at
 publish time (after commit) and is routed only to the groups allowed to see the ticket:
 supervisors, the ticket's queue, its assignee and the ticket page. A bounded per-company
-replay log in Redis lets a reconnecting browser ask for what it missed. The design (and
-why counts travel inside events) is in docs/realtime.md.
+replay log in Redis lets a reconnecting browser ask for what it missed. Tickets opened
+through the web form also get a sanitized, sequence-less copy of their public events in
+their requester group (``requester_payload``). The design (and why counts travel inside
+events) is in docs/realtime.md.
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ def user_group(company_id: int, user_id: int) -> str:
 
 def ticket_group(company_id: int, ticket_id: int) -> str:
     return f"company.{company_id}.ticket.{ticket_id}"
+
+
+def requester_group(company_id: int, ticket_id: int) -> str:
+    """The requester's "My tickets" page of one web-form ticket: sanitized events only
+    (``requester_payload``), never the staff payloads of the other groups."""
+    return f"company.{company_id}.requester.{ticket_id}"
 
 
 def ticket_audience(
@@ -333,7 +341,7 @@ _TICKET_ROW_SQL = """
 SELECT t.id, t.number, t.status, t.queue_id, q.name, q.color, t.assignee_id,
        u.full_name, u.email, c.name, c.phone, v.is_group, v.group_name, i.kind,
        t.priority, t.tags, t.unread_count, t.ai_paused, t.waiting_since,
-       t.last_message_at, t.created_at
+       t.last_message_at, t.created_at, t.requester_id
 FROM tickets_ticket t
 JOIN conversations_contact c ON c.id = t.contact_id
 JOIN conversations_conversation v ON v.id = t.conversation_id
@@ -350,16 +358,24 @@ def _load_row(company_id: int, ticket_id: int) -> dict[str, Any] | None:
 
 
 def _load_rows(company_id: int, ticket_ids: set[int]) -> dict[int, dict[str, Any]]:
-    """``ticket_row`` of the company's tickets as committed, in one statement for the
-    whole batch (this runs after every change staff see, webhooks included: no ORM query
-    compilation on that path). Tickets of another company are not found."""
+    """``ticket_row`` of the company's tickets as committed (see ``_load_states``)."""
+    return {pk: row for pk, (row, _requester) in _load_states(company_id, ticket_ids).items()}
+
+
+def _load_states(
+    company_id: int, ticket_ids: set[int]
+) -> dict[int, tuple[dict[str, Any], int | None]]:
+    """``ticket_row`` and requester id of the company's tickets as committed, in one
+    statement for the whole batch (this runs after every change staff see, webhooks
+    included: no ORM query compilation on that path). Tickets of another company are not
+    found. The requester id stays out of the row: staff payloads do not carry it."""
     ids = sorted(ticket_ids)
     if not ids:
         return {}
     sql = _TICKET_ROW_SQL.format(ids=", ".join(["%s"] * len(ids)))
     with connection.cursor() as cursor:
         cursor.execute(sql, [company_id, *ids])
-        return {row[0]: _row_dict(row) for row in cursor.fetchall()}
+        return {row[0]: (_row_dict(row[:-1]), row[-1]) for row in cursor.fetchall()}
 
 
 def _row_dict(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -479,6 +495,43 @@ def _counts_for(
 # --- the publishing API every service calls --------------------------------------------
 
 
+# What the requester's "My tickets" page hears (docs/realtime.md): the ticket's state as
+# that page shows it, and the id of a public message, which the page then fetches through
+# the same selector that renders it. Never previews, private notes, timeline notes, the
+# staff extras of an event (transfer notes...), counts or sequence numbers. An event type
+# not listed here is not forwarded.
+REQUESTER_TICKET_EVENTS = frozenset(
+    {"ticket.created", "ticket.assigned", "ticket.transferred", "ticket.status", "ticket.updated"}
+)
+REQUESTER_MESSAGE_EVENTS = frozenset({"message.created", "message.updated"})
+
+
+def requester_payload(
+    event: str, row: dict[str, Any], extra: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The sanitized copy of an event for the requester of a web-form ticket, or None
+    when the requester must not hear of it (a private note, a read receipt...)."""
+    ticket = {
+        "number": row["number"],
+        "status": row["status"],
+        "queue_name": row["queue_name"],
+        "assignee_name": row["assignee_name"],
+    }
+    if event in REQUESTER_TICKET_EVENTS:
+        return {"type": "requester.ticket", "event": event, "ticket": ticket}
+    message = extra.get("message")
+    if event in REQUESTER_MESSAGE_EVENTS and isinstance(message, dict):
+        if message.get("is_private") is not False:
+            return None
+        return {
+            "type": "requester.message",
+            "event": event,
+            "ticket": ticket,
+            "message": {"id": message["id"]},
+        }
+    return None
+
+
 class _Item(NamedTuple):
     company_id: int
     ticket_id: int
@@ -497,11 +550,12 @@ def _publish_batch(items: list[_Item]) -> None:
     by_company: dict[int, set[int]] = {}
     for item in items:
         by_company.setdefault(item.company_id, set()).add(item.ticket_id)
-    rows = {
-        (company_id, ticket_id): row
+    states = {
+        (company_id, ticket_id): state
         for company_id, ticket_ids in by_company.items()
-        for ticket_id, row in _load_rows(company_id, ticket_ids).items()
+        for ticket_id, state in _load_states(company_id, ticket_ids).items()
     }
+    rows = {key: row for key, (row, _requester) in states.items()}
     items = [item for item in items if (item.company_id, item.ticket_id) in rows]
     if not items:
         return
@@ -585,6 +639,11 @@ def _publish_batch(items: list[_Item]) -> None:
         for group in gone:
             slice_ = _counts_for(group, item.company_id, queues, mine)
             messages.append((group, {**removed, "counts": slice_} if slice_ else removed, gone))
+        if states[(item.company_id, item.ticket_id)][1] is not None:
+            sanitized = requester_payload(item.event, payload["ticket"], item.extra)
+            if sanitized is not None:
+                group = requester_group(item.company_id, item.ticket_id)
+                messages.append((group, sanitized, [group]))
     _send_many(messages)
 
 

@@ -8,6 +8,9 @@ ticket after the same visibility check as the API (tickets.selectors.ticket_for_
 Client messages: ``{"type": "ping"}`` (every 25 s; answered with "pong"),
 ``{"type": "subscribe", "ticket": <number>}``, ``{"type": "unsubscribe", "ticket": <number>}``.
 Server messages: "hello" (seq and counts), the events of docs/realtime.md, "resync".
+
+``RequesterConsumer`` (``/ws/companies/<slug>/requester/``) serves the requester's
+"My tickets" page: no staff groups, only the sanitized events of the requests it follows.
 """
 
 from __future__ import annotations
@@ -170,5 +173,95 @@ class InboxConsumer(CompanyConsumer):
                         "ticket": {"id": ticket.get("id"), "number": ticket.get("number")},
                     }
                 )
+            return
+        await self.send(text_data=event["text"])
+
+
+# Ticket numbers are PostgreSQL integers; anything else is "not found" without a query.
+_MAX_NUMBER = 2**31 - 1
+
+
+class RequesterConsumer(CompanyConsumer):
+    """The requester's socket: ``/ws/companies/<slug>/requester/`` ("My tickets" page).
+
+    Same authentication and membership check as the inbox socket, but it joins no staff
+    group at all (not the company group, not the member's queue or user group), sends no
+    counts and no sequence number, and keeps no presence: an agent reading their own
+    request is not "online" for the routing. The page follows its ticket with
+    ``{"type": "follow", "ticket": <number>}``; the consumer checks it with
+    ``tickets.services.webform.requester_ticket`` (the page's own selector), so a ticket
+    of someone else, of another company or that does not exist gets the same
+    ``ticket_not_found`` error. A followed ticket's group only carries the sanitized
+    ``requester.*`` events of ``conversations.realtime.requester_payload``.
+
+    Client messages: ``ping``, ``follow`` / ``unfollow``. Server messages: ``hello``,
+    ``following``, ``requester.ticket``, ``requester.message``, ``error``. There is no
+    replay: after a reconnection the page fetches its thread again.
+    """
+
+    followed: dict[str, int]
+
+    async def on_authenticated(self) -> None:
+        self.followed = {}
+        await self.send_json(
+            {
+                "type": "hello",
+                "company": self.membership.company.slug,
+                "user": self.membership.user.email,
+            }
+        )
+
+    async def disconnect(self, code: int) -> None:
+        await super().disconnect(code)
+        for group in list(getattr(self, "followed", {})):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        if kind == "ping":
+            await self.send_json({"type": "pong"})
+        elif kind == "follow":
+            await self._follow(content.get("ticket"))
+        elif kind == "unfollow":
+            await self._unfollow(content.get("ticket"))
+
+    async def _follow(self, raw: Any) -> None:
+        from tickets.services.webform import requester_ticket
+
+        number = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+        try:
+            if number is None or not 0 < number <= _MAX_NUMBER:
+                raise Http404
+            ticket = await database_sync_to_async(requester_ticket)(
+                self.membership.company, self.membership.user, number
+            )
+        except Http404:
+            await self.send_json({"type": "error", "error": "ticket_not_found", "ticket": raw})
+            return
+        group = realtime.requester_group(self.membership.company_id, ticket.pk)
+        if group not in self.followed:
+            if len(self.followed) >= MAX_TICKET_SUBSCRIPTIONS:
+                oldest = next(iter(self.followed))
+                await self.channel_layer.group_discard(oldest, self.channel_name)
+                del self.followed[oldest]
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.followed[group] = ticket.number
+        # Sent after joining: the page fetches its thread on this answer, so nothing
+        # committed between the page's render and the subscription is missed.
+        await self.send_json({"type": "following", "ticket": ticket.number})
+
+    async def _unfollow(self, number: Any) -> None:
+        for group, followed in list(self.followed.items()):
+            if followed == number:
+                await self.channel_layer.group_discard(group, self.channel_name)
+                del self.followed[group]
+
+    async def event_forward(self, event: dict) -> None:
+        # Second line of defence: only events addressed to a followed ticket's requester
+        # group go out (the publisher names that group as the event's audience).
+        audience = event.get("audience")
+        if not audience or not set(self.followed).intersection(audience):
             return
         await self.send(text_data=event["text"])

@@ -9,6 +9,7 @@ urlpatterns: list = [
     path("tickets/new/", views.web_new, name="web-new"),
     path("my-tickets/", views.my_tickets, name="my-tickets"),
     path("my-tickets/<int:number>/", views.my_ticket, name="my-ticket"),
+    path("my-tickets/<int:number>/thread/", views.my_ticket_thread, name="my-ticket-thread"),
     path("queues/", views.queues, name="queues"),
     path("queues/new/", views.queue_edit, name="queue-new"),
     path("queues/<int:queue_id>/", views.queue_edit, name="queue-edit"),

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from tenants.access import company_view
 from tenants.models import Role
@@ -68,24 +69,105 @@ def my_tickets(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/my_tickets.html", {"tickets": tickets})
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _form_error_text(form: ChatForm) -> str:
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+def _ids(raw: str, limit: int) -> list[int]:
+    """Message ids from a query parameter ("12,15"): ASCII digits that fit a bigint."""
+    parts = [p for p in raw.split(",") if p.isascii() and p.isdigit() and len(p) < 19]
+    return [int(p) for p in parts[:limit]]
+
+
 @company_view()
 def my_ticket(request: HttpRequest, number: int) -> HttpResponse:
+    """The requester's page of a request. A POST writes in its chat: a plain form POST
+    answers with a redirect; a fetch asking for JSON gets the rendered message (the page
+    inserts it without reload) or a 400 with the error."""
     company = request.company  # type: ignore[attr-defined]
     ticket = webform.requester_ticket(company, request.user, number)
-    form = ChatForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            webform.web_message_post(
-                ticket=ticket, content=form.cleaned_data["content"], actor=request.user
+    # Bound on every POST, even an empty one: it must fail validation, not render a page.
+    form = ChatForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                message = webform.web_message_post(
+                    ticket=ticket, content=form.cleaned_data["content"], actor=request.user
+                )
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                if _wants_json(request):
+                    return JsonResponse(
+                        {
+                            "id": message.pk,
+                            # A follow-up ticket when the request was closed for good.
+                            "ticket": message.ticket.number,  # type: ignore[union-attr]
+                            "html": render_to_string(
+                                "tickets/_my_message.html", {"m": message}, request
+                            ),
+                        }
+                    )
+                return redirect(
+                    "tickets:my-ticket", company_slug=company.slug, number=ticket.number
+                )
+        if _wants_json(request):
+            return JsonResponse(
+                {"error": _form_error_text(form), "errors": form.errors.get_json_data()},
+                status=400,
             )
-        except ValidationError as exc:
-            _errors_to_form(form, exc)
-        else:
-            return redirect("tickets:my-ticket", company_slug=company.slug, number=ticket.number)
+    thread = list(webform.requester_messages(ticket))
     return render(
         request,
         "tickets/my_ticket.html",
-        {"ticket": ticket, "thread": webform.requester_messages(ticket), "form": form},
+        {
+            "ticket": ticket,
+            "thread": thread,
+            "form": form,
+            "follow": webform.requester_thread_numbers(company, request.user, ticket),
+            "last_message": max((m.pk for m in thread), default=0),
+        },
+    )
+
+
+@company_view()
+@require_GET
+def my_ticket_thread(request: HttpRequest, number: int) -> HttpResponse:
+    """What the requester's page fetches when an event about its request arrives and
+    after a reconnection: the public messages after ``after`` (a message id), the messages
+    of ``refresh`` re-rendered (or listed in ``gone`` when no longer shown) and the
+    ticket's state. Same selectors as the page."""
+    company = request.company  # type: ignore[attr-defined]
+    ticket = webform.requester_ticket(company, request.user, number)
+    after = (_ids(request.GET.get("after", ""), 1) or [0])[0]
+    refresh = set(_ids(request.GET.get("refresh", ""), 50))
+    visible = webform.requester_messages(ticket)
+    new = list(visible.filter(id__gt=after))
+    refreshed = list(visible.filter(id__in=refresh - {m.pk for m in new})) if refresh else []
+    return JsonResponse(
+        {
+            "ticket": ticket.number,
+            "status": ticket.status,
+            "status_label": ticket.get_status_display(),
+            "facts": render_to_string("tickets/_my_facts.html", {"ticket": ticket}, request),
+            "follow": webform.requester_thread_numbers(company, request.user, ticket),
+            "messages": [
+                {
+                    "id": m.pk,
+                    "html": render_to_string("tickets/_my_message.html", {"m": m}, request),
+                }
+                for m in new
+            ],
+            "refreshed": {
+                str(m.pk): render_to_string("tickets/_my_message.html", {"m": m}, request)
+                for m in refreshed
+            },
+            "gone": sorted(refresh - {m.pk for m in [*new, *refreshed]}),
+        }
     )
 
 

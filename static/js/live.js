@@ -1,7 +1,8 @@
 // The company websocket with automatic reconnect and a connection indicator.
-// Usage: const live = connectLive({ company, onEvent, onState, lastSeq }).
+// Usage: const live = connectLive({ company, onEvent, onState, lastSeq, path }).
 // States: "connecting" | "connected" | "reconnecting" | "offline".
-export function connectLive({ company, onEvent = () => {}, onState = () => {}, lastSeq = () => null }) {
+// ``path``: "" for the inbox socket, "requester/" for the requester's "My tickets" socket.
+export function connectLive({ company, onEvent = () => {}, onState = () => {}, lastSeq = () => null, path = "" }) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   let socket = null;
   let attempt = 0;
@@ -12,7 +13,7 @@ export function connectLive({ company, onEvent = () => {}, onState = () => {}, l
     onState(attempt === 0 ? "connecting" : "reconnecting");
     const seq = lastSeq();
     const query = seq != null ? `?since=${encodeURIComponent(seq)}` : "";
-    socket = new WebSocket(`${scheme}://${location.host}/ws/companies/${company}/${query}`);
+    socket = new WebSocket(`${scheme}://${location.host}/ws/companies/${company}/${path}${query}`);
     socket.addEventListener("open", () => {
       attempt = 0;
       onState("connected");

@@ -313,6 +313,14 @@ def requester_ticket(company: Company, user: Any, number: int) -> Ticket:
     return ticket
 
 
+def requester_thread_numbers(company: Company, user: Any, ticket: Ticket) -> list[int]:
+    """Numbers of the requester's tickets on ``ticket``'s conversation: the request and
+    any follow-up opened by writing after it was closed for good. Their messages share
+    the page (``requester_messages``), so the page follows all of them live."""
+    tickets = requester_tickets(company, user).filter(conversation_id=ticket.conversation_id)
+    return sorted(tickets.values_list("number", flat=True))
+
+
 def requester_messages(ticket: Ticket) -> Any:
     """Everything of the request's conversation the requester may read (no private notes)."""
     return (
