@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from atende.params import id_param
 from conversations import realtime
 from conversations.models import Message
 from integrations.models import Integration
@@ -176,10 +177,12 @@ def ticket_items(request: HttpRequest, number: int) -> HttpResponse:
 
     def _int(name: str) -> int:
         raw = request.GET.get(name, "")
-        return int(raw) if raw.isdigit() else 0
+        return id_param(raw) or 0
 
     items = _thread(ticket, after_message=_int("after_m"), after_event=_int("after_e"))
-    refresh_ids = [int(x) for x in request.GET.get("refresh", "").split(",") if x.isdigit()][:50]
+    refresh_ids = [
+        n for n in (id_param(x) for x in request.GET.get("refresh", "").split(",")) if n
+    ][:50]
     refreshed = selectors.ticket_messages(ticket).filter(id__in=refresh_ids)
     context = _page_context(request, ticket)
     return JsonResponse(
@@ -257,9 +260,10 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
 
 
 def _user_in_company(membership: Any, raw: str) -> Any:
-    if not raw.isdigit():
+    user_id = id_param(raw)
+    if user_id is None:
         raise ValidationError(_("Choose a person."))
-    target = selectors.transfer_targets(membership).filter(user_id=int(raw)).first()
+    target = selectors.transfer_targets(membership).filter(user_id=user_id).first()
     if target is None:
         raise ValidationError(_("This person is not an active member of the company."))
     return target.user
@@ -268,11 +272,7 @@ def _user_in_company(membership: Any, raw: str) -> Any:
 def _queue_in_company(membership: Any, raw: str) -> Queue | None:
     if not raw:
         return None
-    queue = (
-        Queue.objects.for_company(membership.company_id)
-        .filter(pk=int(raw) if raw.isdigit() else 0)
-        .first()
-    )
+    queue = Queue.objects.for_company(membership.company_id).filter(pk=id_param(raw) or 0).first()
     if queue is None:
         raise ValidationError(_("Unknown queue."))
     return queue

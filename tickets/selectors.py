@@ -20,6 +20,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 
+from atende.params import id_param
 from conversations.models import Message
 from tenants.models import Membership
 
@@ -110,7 +111,7 @@ def inbox_filters_from(params: Any) -> InboxFilters:
 
     def _int(name: str) -> int | None:
         raw = str(params.get(name) or "").strip()
-        return int(raw) if raw.isdigit() else None
+        return id_param(raw)
 
     status = str(params.get("status") or "").strip()
     return InboxFilters(
@@ -150,8 +151,8 @@ def inbox_tickets(membership: Membership, filters: InboxFilters | None = None) -
     if filters.tag:
         qs = qs.filter(tags__contains=[filters.tag])
     if filters.channel:
-        if filters.channel.isdigit():
-            qs = qs.filter(conversation__integration_id=int(filters.channel))
+        if (integration_id := id_param(filters.channel)) is not None:
+            qs = qs.filter(conversation__integration_id=integration_id)
         else:
             qs = qs.filter(conversation__integration__kind=filters.channel)
     if filters.unread:

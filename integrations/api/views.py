@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from atende.api import CursorPagination
+from atende.params import id_param
 from integrations.models import Integration, IntegrationKind, WebhookEvent
 from integrations.services.config import (
     integration_create,
@@ -115,7 +116,7 @@ class WebhookEventListView(CompanyAPIMixin, generics.ListAPIView):
                 {"status": _("One of: %(values)s.") % {"values": ", ".join(WEBHOOK_STATUSES)}}
             )
         integration = params.get("integration", "")
-        if integration and not integration.isdigit():
+        if integration and id_param(integration) is None:
             raise exceptions.ValidationError({"integration": _("Use a number.")})
         events = WebhookEvent.objects.for_company(self.company).select_related("integration")
         if wanted:

@@ -210,6 +210,16 @@ def test_the_items_endpoint_returns_what_came_after_the_cursors(company, agent, 
     assert data["status"] == "pending" and "Atribuir a mim" in data["panel"]
 
 
+@pytest.mark.parametrize("junk", ["²", "٣", "9" * 30, "-1", " "])
+def test_junk_cursors_and_filters_are_ignored_never_a_500(company, agent, client_for, world, junk):
+    ticket = world["mine"]
+    client = client_for(agent)
+    url = f"/app/loja-azul/tickets/{ticket.number}/items/"
+    response = client.get(url, {"after_m": junk, "after_e": junk, "refresh": f"{junk},1"})
+    assert response.status_code == 200
+    assert client.get("/app/loja-azul/", {"queue": junk, "channel": junk}).status_code == 200
+
+
 def test_opening_a_ticket_marks_it_read(
     company, agent, client_for, world, django_capture_on_commit_callbacks
 ):

@@ -16,6 +16,7 @@ from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from atende.params import id_param
 from tenants.access import CompanyAPIMixin
 from tenants.models import Role
 
@@ -308,8 +309,8 @@ class ScheduledListView(CompanyAPIMixin, generics.ListCreateAPIView):
             .select_related("ticket__conversation__integration", "created_by")
         )
         number = self.request.query_params.get("ticket", "")
-        if number.isdigit():
-            qs = qs.filter(ticket__number=int(number))
+        if (ticket_number := id_param(number)) is not None:
+            qs = qs.filter(ticket__number=ticket_number)
         wanted = self.request.query_params.get("status", "")
         if wanted in ScheduledStatus.values:
             qs = qs.filter(status=wanted)
