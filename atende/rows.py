@@ -44,9 +44,7 @@ def columns(model: type[models.Model], alias: str) -> str:
     return ", ".join(f'{alias}."{column}"' for column in _fields(model)[1])
 
 
-def _instances(
-    row: Any, models_: tuple[type[models.Model], ...]
-) -> tuple[models.Model | None, ...]:
+def instances(row: Any, models_: tuple[type[models.Model], ...]) -> tuple[models.Model | None, ...]:
     out: list[models.Model | None] = []
     start = 0
     for model in models_:
@@ -76,7 +74,7 @@ def fetch_one(
         row = cursor.fetchone()
     if row is None:
         return None
-    return _instances(row, models_)
+    return instances(row, models_)
 
 
 def fetch_all(
@@ -86,7 +84,7 @@ def fetch_all(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return [_instances(row, models_) for row in rows]
+    return [instances(row, models_) for row in rows]
 
 
 def fetch[M: models.Model](
@@ -123,7 +121,8 @@ def insert(
     notify: str = "",
     also: Sequence[tuple[str, Sequence[Any]]] = (),
     defer: bool = False,
-) -> models.Model:
+    numbered: tuple[str, str, Sequence[Any]] | None = None,
+) -> Any:
     """INSERT ``instance`` (a new row, auto primary key) with one prepared statement and
     set its primary key: what ``save(force_insert=True)`` sends, without compiling it each
     time. Values go through the fields' own ``pre_save``/``get_db_prep_save`` (defaults,
@@ -134,7 +133,14 @@ def insert(
     Other databases use ``save()`` and refuse ``also``/``notify``.
 
     ``defer``: inside ``write_behind()``, the row gets its primary key now (from the
-    table's sequence) and is written with the scope's next flush (see there)."""
+    table's sequence) and is written with the scope's next flush (see there).
+
+    ``numbered=(field, sql, params)`` (PostgreSQL): the ``field`` column takes the one
+    value that ``sql`` (a data-modifying statement with ``RETURNING`` one column, run as
+    a CTE of the same statement) returns; that value is set on the instance and
+    returned instead of the instance."""
+    if numbered is not None:
+        return _insert_numbered(instance, *numbered)
     pending = _write_behind.get() if defer else None
     if pending is not None and not (also or notify):
         pending.insert(instance)
@@ -163,6 +169,37 @@ def insert(
     return instance
 
 
+def _insert_numbered(
+    instance: models.Model, name: str, source: str, source_params: Sequence[Any]
+) -> Any:
+    if connection.vendor != "postgresql":
+        raise ValueError("insert(numbered=) needs PostgreSQL")
+    _, fields = _insert_plan(type(instance))
+    meta = instance._meta
+    names = ", ".join(f'"{f.column}"' for f in fields)
+    marks = ", ".join("n.value" if f.attname == name else "%s" for f in fields)
+    params: list[Any] = list(source_params)
+    params += [
+        f.get_db_prep_save(f.pre_save(instance, True), connection)
+        for f in fields
+        if f.attname != name
+    ]
+    sql = (
+        f"WITH n (value) AS ({source}) "  # noqa: S608 - model columns
+        f'INSERT INTO "{meta.db_table}" ({names}) SELECT {marks} FROM n '
+        f'RETURNING "{meta.pk.column}", "{meta.get_field(name).column}"'  # type: ignore[union-attr]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    assert row is not None  # noqa: S101 - the CTE returns one row
+    instance.pk = row[0]
+    setattr(instance, name, row[1])
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return row[1]
+
+
 def update(model: type[models.Model], pk: Any, values: dict[str, Any]) -> int:
     """``model.objects.filter(pk=pk).update(**values)`` for plain values, as one prepared
     UPDATE on PostgreSQL (values adapted by the fields' ``get_db_prep_save``)."""
@@ -179,6 +216,20 @@ def update(model: type[models.Model], pk: Any, values: dict[str, Any]) -> int:
 
 
 # --- write-behind: many rows in one statement --------------------------------------------
+
+
+@functools.cache
+def _unnest_insert(model: type[models.Model]) -> str:
+    """INSERT of many rows of ``model`` (primary key included) from one array per column."""
+    _, fields = _insert_plan(model)
+    meta = model._meta
+    pk = meta.pk
+    assert pk is not None  # noqa: S101 - every model has one
+    columns_ = [(pk.column, pk.rel_db_type(connection))]
+    columns_ += [(f.column, f.db_type(connection)) for f in fields]
+    names = ", ".join(f'"{column}"' for column, _ in columns_)
+    arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in columns_)
+    return f'INSERT INTO "{meta.db_table}" ({names}) SELECT * FROM unnest({arrays})'  # noqa: S608
 
 
 class WriteBehind:
@@ -215,6 +266,10 @@ class WriteBehind:
             )
             self.ids.setdefault(model, []).extend(int(row[0]) for row in cursor.fetchall())
 
+    def add_ids(self, model: type[models.Model], ids: list[int]) -> None:
+        """Primary keys of ``model`` taken from its sequence by the caller."""
+        self.ids.setdefault(model, []).extend(ids)
+
     def insert(self, instance: models.Model) -> None:
         model = type(instance)
         pool = self.ids.get(model)
@@ -244,15 +299,10 @@ class WriteBehind:
         parts: list[str] = []
         params: list[Any] = []
         for model, rows in self.rows.items():
-            _, fields = _insert_plan(model)
-            meta = model._meta
-            names = ", ".join(f'"{c}"' for c in (meta.pk.column, *(f.column for f in fields)))  # type: ignore[union-attr]
-            marks = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
-            parts.append(
-                f'INSERT INTO "{meta.db_table}" ({names}) VALUES {", ".join([marks] * len(rows))}'  # noqa: S608
-            )
-            for row in rows:
-                params.extend(row)
+            # One array per column (unnest): the statement's text does not depend on the
+            # number of rows, so the driver parses it once (psycopg caches short queries).
+            parts.append(_unnest_insert(model))
+            params.extend(list(column) for column in zip(*rows, strict=True))
         for builder, items in self.updates.items():
             for sql, more in builder(items):
                 parts.append(sql)

@@ -62,6 +62,10 @@ class Result:
     lost: int = 0
     expected: int = 0
     http_ms: list[float] = field(default_factory=list)
+    # webhook source: each event's reception (the request) to its ingest, as stored
+    # (WebhookEvent.processing_ms): the share of the latency before the publish
+    ingest_ms: list[float] = field(default_factory=list)
+    started_wall: float = 0.0
 
 
 def setup_world(clients: int) -> World:
@@ -398,6 +402,7 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
                 return _finish(result, total, world, sent_at, received)
 
             posts = []
+            result.started_wall = time.time()
             t0 = time.perf_counter()
             for i in range(total):
                 delay = t0 + i / args.rate - time.perf_counter()
@@ -477,6 +482,23 @@ def _finish(
     return result
 
 
+def ingest_times(result: Result, world: World) -> None:
+    """The stored reception-to-ingest time of each webhook of the run (sync context)."""
+    if not result.started_wall:
+        return
+    from datetime import UTC, datetime
+
+    from integrations.models import WebhookEvent
+
+    since = datetime.fromtimestamp(result.started_wall, tz=UTC)
+    result.ingest_ms = [
+        float(ms)
+        for ms in WebhookEvent.objects.filter(
+            company_id=world.company_id, received_at__gte=since, processing_ms__isnull=False
+        ).values_list("processing_ms", flat=True)
+    ]
+
+
 def publish_all(
     world: World, args: argparse.Namespace, prefix: str, total: int, sent_at: dict[int, float]
 ) -> None:
@@ -510,7 +532,8 @@ def report(r: Result, args: argparse.Namespace) -> str:
     return (
         f"{r.layer:7} source={args.source} clients={args.clients} rate={args.rate}/s "
         f"duration={args.duration}s events={r.sent} http_errors={r.http_errors} "
-        f"http p50={pct(r.http_ms, 50):.1f}ms | "
+        f"http p50={pct(r.http_ms, 50):.1f}ms "
+        f"reception-to-ingest p50={pct(r.ingest_ms, 50):.1f}ms p99={pct(r.ingest_ms, 99):.1f}ms | "
         f"latency p50={pct(r.latencies, 50):.1f}ms p99={pct(r.latencies, 99):.1f}ms "
         f"max={max(r.latencies, default=float('nan')):.1f}ms mean={mean:.1f}ms | "
         f"delivered={len(r.latencies)}/{r.expected} lost={r.lost}"
@@ -573,6 +596,7 @@ def main() -> None:
             if layer not in LAYERS:
                 sys.exit(f"unknown layer {layer!r}: choose from {', '.join(LAYERS)}")
             result = asyncio.run(run_layer(layer, world, args))
+            ingest_times(result, world)
             results.append(result)
             print(report(result, args), flush=True)
     finally:

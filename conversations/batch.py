@@ -58,6 +58,15 @@ class Batch:
     reusable: set[tuple[int, str]] = field(default_factory=set)
     reusable_ids: set[int] = field(default_factory=set)
 
+    # what the prefetch found missing (None: unknown, ask the database), and what the
+    # batch created since: platform conversation keys, and contacts by (integration id,
+    # identity) and by (company id, phone key); a key mapped to None is known absent
+    absent: set[tuple[int, str]] = field(default_factory=set)
+    by_identity: dict[tuple[int, str], Any] = field(default_factory=dict)
+    by_phone: dict[tuple[int, str], Any] = field(default_factory=dict)
+    # company id -> its default queue (None: it has none)
+    queues: dict[int, Any] = field(default_factory=dict)
+
     def reuse(self, keys: set[tuple[int, str]]) -> None:
         self.reusable = set(keys)
         self.reusable_ids = {c.pk for k, c in self.conversations.items() if k in keys}
@@ -99,6 +108,9 @@ def invalidate() -> None:
         batch.tickets.clear()
         batch.reusable.clear()
         batch.reusable_ids.clear()
+        batch.absent.clear()
+        batch.by_identity.clear()
+        batch.by_phone.clear()
 
 
 def take_conversation(integration_id: int, external_id: str) -> Any | None:
@@ -144,3 +156,53 @@ def note_parked(integration_id: int, external_message_id: str) -> None:
     batch = _current.get()
     if batch is not None and batch.parked is not None:
         batch.parked.add((integration_id, external_message_id))
+
+
+def conversation_absent(integration_id: int, external_id: str) -> bool:
+    """True when the batch knows this conversation does not exist (its prefetch did not
+    find it and the batch did not create it)."""
+    batch = _current.get()
+    return batch is not None and (integration_id, external_id) in batch.absent
+
+
+def note_conversation(conversation: Any, ticket: Any = None) -> None:
+    """A conversation (and its new ticket) the batch created: its later plain messages
+    in the batch use these rows instead of reading them back."""
+    batch = _current.get()
+    if batch is None:
+        return
+    key = (conversation.integration_id, conversation.external_id)
+    batch.absent.discard(key)
+    batch.conversations[key] = conversation
+    batch.reusable.add(key)
+    batch.reusable_ids.add(conversation.pk)
+    if ticket is not None:
+        batch.tickets[conversation.pk] = ticket
+
+
+def contact_lookup(table: str, key: tuple[int, str]) -> tuple[bool, Any]:
+    """(known, contact) for a contact by ``table`` ("identity": (integration id,
+    identity), "phone": (company id, phone key)); known False: ask the database."""
+    batch = _current.get()
+    if batch is None:
+        return False, None
+    found = batch.by_identity if table == "identity" else batch.by_phone
+    if key not in found:
+        return False, None
+    return True, found[key]
+
+
+def note_contact(table: str, key: tuple[int, str], contact: Any) -> None:
+    batch = _current.get()
+    if batch is not None and key[1]:
+        (batch.by_identity if table == "identity" else batch.by_phone)[key] = contact
+
+
+def default_queue(company_id: int, load: Callable[[], Any]) -> Any:
+    """The company's default queue, read once per batch."""
+    batch = _current.get()
+    if batch is None:
+        return load()
+    if company_id not in batch.queues:
+        batch.queues[company_id] = load()
+    return batch.queues[company_id]

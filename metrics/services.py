@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection, transaction
 from django.db.models import Q
 
+from atende.rows import write_behind_active
 from conversations import batch
 from integrations.base import Direction, SenderType
 from tickets.services.hours import business_seconds_between
@@ -153,9 +154,14 @@ def record_on_message_stored(message: Message, context: MessageContext) -> None:
     company_tz = _company_tz(message, context.ticket)
     current = batch.active()
     if row is None and current is not None and company_tz is not None:
-        # A batch of queued webhooks: summed with the batch's other messages, written
-        # once when the batch ends (conversations.batch), still in its transaction.
-        current.defer(_flush_message_rollups, (message, company_tz))
+        # A batch of queued webhooks: summed with the batch's other messages and written
+        # with the batch's rows, in the same statement (atende.rows.write_behind), or
+        # once when the batch ends (conversations.batch); still in its transaction.
+        pending = write_behind_active()
+        if pending is not None:
+            pending.later(rollups.messages_statements, (message, company_tz))
+        else:
+            current.defer(_flush_message_rollups, (message, company_tz))
         return
     statements = rollups.message_statements(message, company_tz)
     if row is not None:

@@ -29,7 +29,15 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from atende.rows import columns, fetch, fetch_all, insert, write_behind_active
+from atende.rows import (
+    WriteBehind,
+    columns,
+    fetch,
+    fetch_all,
+    insert,
+    instances,
+    write_behind_active,
+)
 from conversations import batch, hooks, realtime
 from conversations.models import Contact, ContactIdentity, Conversation, Message, ParkedMessageEvent
 from conversations.phones import normalize_phone, phone_key
@@ -147,11 +155,15 @@ def _prefetch_columns() -> str:
 
 
 def events_ingest_prefetch(
-    target: batch.Batch, items: Sequence[tuple[Integration, Sequence[Event]]]
+    target: batch.Batch,
+    items: Sequence[tuple[Integration, Sequence[Event]]],
+    *,
+    reserve: WriteBehind | None = None,
 ) -> None:
     """Read, in one query each, the known conversations (contact, active ticket and its
     queue) of every message in ``items`` and which of the messages have parked events:
-    what ``message_ingest`` would otherwise read per message (conversations.batch).
+    what ``message_ingest`` would otherwise read per message (conversations.batch); and,
+    with ``reserve``, the ids of the messages to write behind (atende.rows).
     PostgreSQL only (elsewhere each message reads its own rows)."""
     if connection.vendor != "postgresql":
         return
@@ -189,29 +201,112 @@ def events_ingest_prefetch(
             if isinstance(ticket, Ticket):
                 ticket.queue = queue  # type: ignore[assignment]
                 target.tickets[conversation.pk] = ticket
+    target.absent = conversations - set(target.conversations)
+    _prefetch_contacts(target, items)
     target.parked = set()
-    if in_conversations:
-        # The batch's messages already stored, and those with parked events: one query.
-        rows = ", ".join(["(%s, %s, %s)"] * len(in_conversations))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH k (integration_id, conversation, message) AS (VALUES {rows}) "  # noqa: S608
-                "SELECT 's', v.integration_id, v.external_id, m.external_id FROM k "
-                "JOIN conversations_conversation v "
-                "ON v.integration_id = k.integration_id AND v.external_id = k.conversation "
-                "JOIN conversations_message m "
-                "ON m.conversation_id = v.id AND m.external_id = k.message "
-                "UNION ALL "
-                "SELECT DISTINCT 'p', p.integration_id, '', p.external_message_id "
-                "FROM k JOIN conversations_parkedmessageevent p "
-                "ON p.integration_id = k.integration_id AND p.external_message_id = k.message",
-                [p for key in sorted(in_conversations) for p in key],
-            )
-            for kind, integration_id, conversation_id, message_id in cursor.fetchall():
-                if kind == "s":
-                    target.stored.add((int(integration_id), str(conversation_id), str(message_id)))
-                else:
-                    target.parked.add((int(integration_id), str(message_id)))
+    count = sum(isinstance(e, InboundMessage) for _, events in items for e in events)
+    if not (in_conversations or (reserve is not None and count)):
+        return
+    # The batch's messages already stored, those with parked events, and the ids its
+    # new messages will take (written behind): one query.
+    wanted = sorted(in_conversations)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PREFETCH_STORED_SQL,
+            [
+                [k[0] for k in wanted],
+                [k[1] for k in wanted],
+                [k[2] for k in wanted],
+                count if reserve is not None else 0,
+            ],
+        )
+        ids = []
+        for kind, integration_id, conversation_id, message_id in cursor.fetchall():
+            if kind == "s":
+                target.stored.add((int(integration_id), str(conversation_id), str(message_id)))
+            elif kind == "p":
+                target.parked.add((int(integration_id), str(message_id)))
+            else:
+                ids.append(int(integration_id))
+    if reserve is not None:
+        reserve.add_ids(Message, sorted(ids))
+
+
+def _prefetch_contacts(
+    target: batch.Batch, items: Sequence[tuple[Integration, Sequence[Event]]]
+) -> None:
+    """The contacts the batch's new conversations may belong to, by identity and by
+    phone, in one query: what ``contact_upsert`` would read for each of them."""
+    identities: set[tuple[int, str]] = set()
+    phones: set[tuple[int, str]] = set()
+    for integration, events in items:
+        for event in events:
+            if not isinstance(event, InboundMessage) or event.contact is None:
+                continue
+            if (integration.pk, _cut(event.external_conversation_id, 200)) not in target.absent:
+                continue
+            phone = _phone_of(event.contact)
+            identity_key = _identity_key(event.contact, phone)
+            if identity_key:
+                identities.add((integration.pk, identity_key))
+            if phone_key(phone):
+                phones.add((integration.company_id, phone_key(phone)))
+    if not (identities or phones):
+        return
+    by_identity = sorted(identities)
+    by_phone = sorted(phones)
+    target.by_identity = dict.fromkeys(by_identity)
+    target.by_phone = dict.fromkeys(by_phone)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _prefetch_contacts_sql(),
+            [
+                [k[0] for k in by_identity],
+                [k[1] for k in by_identity],
+                [k[0] for k in by_phone],
+                [k[1] for k in by_phone],
+            ],
+        )
+        rows = cursor.fetchall()
+    for row in rows:
+        kind, first, second = row[0], int(row[1]), str(row[2])
+        (contact,) = instances(row[3:], (Contact,))
+        (target.by_identity if kind == "i" else target.by_phone)[(first, second)] = contact
+
+
+@functools.cache
+def _prefetch_contacts_sql() -> str:
+    return (
+        f"SELECT 'i', i.integration_id, i.external_id, {columns(Contact, 'c')} "  # noqa: S608 - model columns
+        "FROM unnest(%s::bigint[], %s::varchar[]) AS k (integration_id, external_id) "
+        "JOIN conversations_contactidentity i "
+        "ON i.integration_id = k.integration_id AND i.external_id = k.external_id "
+        "JOIN conversations_contact c ON c.id = i.contact_id "
+        "UNION ALL (SELECT DISTINCT ON (c.company_id, c.phone_key) "
+        f"'p', c.company_id, c.phone_key, {columns(Contact, 'c')} "
+        "FROM unnest(%s::bigint[], %s::varchar[]) AS k (company_id, phone_key) "
+        "JOIN conversations_contact c "
+        "ON c.company_id = k.company_id AND c.phone_key = k.phone_key "
+        "ORDER BY c.company_id, c.phone_key, c.id)"
+    )
+
+
+_PREFETCH_STORED_SQL = (
+    "WITH k AS (SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[]) "
+    "AS k (integration_id, conversation, message)) "
+    "SELECT 's', v.integration_id, v.external_id, m.external_id FROM k "
+    "JOIN conversations_conversation v "
+    "ON v.integration_id = k.integration_id AND v.external_id = k.conversation "
+    "JOIN conversations_message m "
+    "ON m.conversation_id = v.id AND m.external_id = k.message "
+    "UNION ALL "
+    "SELECT DISTINCT 'p', p.integration_id, '', p.external_message_id "
+    "FROM k JOIN conversations_parkedmessageevent p "
+    "ON p.integration_id = k.integration_id AND p.external_message_id = k.message "
+    "UNION ALL "
+    "SELECT 'n', nextval(pg_get_serial_sequence('conversations_message', 'id')), '', '' "
+    "FROM generate_series(1, %s)"
+)
 
 
 def _apply(integration: Integration, event: Event, careful: bool) -> Outcome:
@@ -305,10 +400,14 @@ def contact_upsert(
     contact: Contact | None = None
     has_identity = False
     if identity_key:
-        contact = fetch(_identity_sql(), [integration.pk, identity_key], Contact)
+        known, contact = batch.contact_lookup("identity", (integration.pk, identity_key))
+        if not known:
+            contact = fetch(_identity_sql(), [integration.pk, identity_key], Contact)
         has_identity = contact is not None
     if contact is None and key:
-        contact = fetch(_phone_sql(), [company_id, key], Contact)
+        known, contact = batch.contact_lookup("phone", (company_id, key))
+        if not known:
+            contact = fetch(_phone_sql(), [company_id, key], Contact)
     if contact is None:
         contact = Contact(
             company_id=company_id,
@@ -320,7 +419,8 @@ def contact_upsert(
             avatar_url=_cut(info.avatar_url, 1000),
             extra=dict(info.extra),
         )
-        insert(contact)
+        insert(contact, defer=True)
+        batch.note_contact("phone", (company_id, key), contact)
     else:
         changed = _contact_changes(contact, info, phone, overwrite=overwrite)
         if changed:
@@ -333,8 +433,10 @@ def contact_upsert(
                 contact=contact,
                 integration=integration,
                 external_id=identity_key,
-            )
+            ),
+            defer=True,
         )
+        batch.note_contact("identity", (integration.pk, identity_key), contact)
     return contact
 
 
@@ -373,6 +475,8 @@ def _conversation_with_contact(integration_id: int, external_id: str) -> Convers
     prefetched = batch.take_conversation(integration_id, external_id)
     if prefetched is not None:
         return prefetched  # type: ignore[no-any-return]
+    if batch.conversation_absent(integration_id, external_id):
+        return None
     return fetch(_conversation_sql(), [integration_id, external_id], Conversation, contact=Contact)
 
 
@@ -398,9 +502,10 @@ def _conversation(
             is_group=is_group or contact.is_group,
             group_name=_cut(group_name, 200),
         )
-        insert(conversation)
+        insert(conversation, defer=True)
         # Created in this transaction: it has no ticket yet (lifecycle skips the lookup).
         conversation.just_created = True  # type: ignore[attr-defined]
+        batch.note_conversation(conversation)
     else:
         if info is not None and (info.external_id or info.phone or info.identifier):
             contact = conversation.contact
@@ -624,7 +729,8 @@ def _inbound_counters(
 ) -> list[tuple[str, list[Any]]]:
     """``_TICKET_COUNTERS_SQL`` and ``_CONVERSATION_CLOCKS_SQL`` for many customer
     messages: summed per ticket and per conversation (one statement may not update a row
-    twice), rows in id order (a stable lock order)."""
+    twice), rows in id order (a stable lock order), one array per column (the statement's
+    text is the same for any number of rows)."""
     tickets: dict[int, list[Any]] = {}
     conversations: dict[int, datetime] = {}
     for ticket_id, conversation_id, at, now in items:
@@ -636,32 +742,49 @@ def _inbound_counters(
             row[1], row[2], row[3] = min(row[1], at), max(row[2], at), max(row[3], now)
         previous = conversations.get(conversation_id)
         conversations[conversation_id] = at if previous is None else max(previous, at)
-    ticket_params: list[Any] = []
-    for ticket_id in sorted(tickets):
-        ticket_params += [ticket_id, *tickets[ticket_id]]
-    conversation_params: list[Any] = []
-    for conversation_id in sorted(conversations):
-        conversation_params += [conversation_id, conversations[conversation_id]]
-    ticket_rows = ", ".join(
-        ["(%s::bigint, %s::int, %s::timestamptz, %s::timestamptz, %s::timestamptz)"] * len(tickets)
-    )
-    conversation_rows = ", ".join(["(%s::bigint, %s::timestamptz)"] * len(conversations))
+    ticket_ids = sorted(tickets)
+    conversation_ids = sorted(conversations)
     return [
         (
-            "UPDATE tickets_ticket AS t SET unread_count = t.unread_count + v.n, "  # noqa: S608
-            "waiting_since = COALESCE(t.waiting_since, v.first_at), "
-            "last_message_at = GREATEST(COALESCE(t.last_message_at, v.last_at), v.last_at), "
-            f"updated_at = v.now FROM (VALUES {ticket_rows}) AS v (id, n, first_at, last_at, now) "
-            "WHERE t.id = v.id",
-            ticket_params,
+            _BATCH_TICKET_COUNTERS_SQL,
+            [ticket_ids, *([tickets[t][i] for t in ticket_ids] for i in range(4))],
         ),
         (
-            "UPDATE conversations_conversation AS c "  # noqa: S608
-            "SET last_message_at = GREATEST(COALESCE(c.last_message_at, v.at), v.at), "
-            "last_inbound_at = GREATEST(COALESCE(c.last_inbound_at, v.at), v.at) "
-            f"FROM (VALUES {conversation_rows}) AS v (id, at) WHERE c.id = v.id",
-            conversation_params,
+            _BATCH_CONVERSATION_CLOCKS_SQL,
+            [conversation_ids, [conversations[c] for c in conversation_ids]],
         ),
+    ]
+
+
+_BATCH_TICKET_COUNTERS_SQL = (
+    "UPDATE tickets_ticket AS t SET unread_count = t.unread_count + v.n, "
+    "waiting_since = COALESCE(t.waiting_since, v.first_at), "
+    "last_message_at = GREATEST(COALESCE(t.last_message_at, v.last_at), v.last_at), "
+    "updated_at = v.now "
+    "FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::timestamptz[], "
+    "%s::timestamptz[]) AS v (id, n, first_at, last_at, now) WHERE t.id = v.id"
+)
+_BATCH_CONVERSATION_CLOCKS_SQL = (
+    "UPDATE conversations_conversation AS c "
+    "SET last_message_at = GREATEST(COALESCE(c.last_message_at, v.at), v.at), "
+    "last_inbound_at = GREATEST(COALESCE(c.last_inbound_at, v.at), v.at) "
+    "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v (id, at) WHERE c.id = v.id"
+)
+
+
+def _contact_activity(items: list[tuple[int, datetime]]) -> list[tuple[str, list[Any]]]:
+    """The contacts' ``last_activity_at`` moved forward, many contacts at once."""
+    latest: dict[int, datetime] = {}
+    for contact_id, at in items:
+        latest[contact_id] = max(latest.get(contact_id, at), at)
+    ids = sorted(latest)
+    return [
+        (
+            "UPDATE conversations_contact AS c "
+            "SET last_activity_at = GREATEST(COALESCE(c.last_activity_at, v.at), v.at) "
+            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v (id, at) WHERE c.id = v.id",
+            [ids, [latest[i] for i in ids]],
+        )
     ]
 
 
@@ -816,7 +939,12 @@ def message_ingest(
         contact.last_activity_at is None
         or contact.last_activity_at < at - CONTACT_ACTIVITY_GRANULARITY
     ):
-        Contact.objects.filter(pk=contact.pk).update(last_activity_at=at)
+        pending = write_behind_active()
+        if pending is not None:
+            pending.later(_contact_activity, (contact.pk, at))
+        else:
+            Contact.objects.filter(pk=contact.pk).update(last_activity_at=at)
+        contact.last_activity_at = max(contact.last_activity_at or at, at)
 
     realtime.message_changed(
         message,

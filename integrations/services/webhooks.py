@@ -18,6 +18,7 @@ Order of work for one request (see docs/webhooks.md):
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -31,9 +32,8 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from atende.rows import insert, update, write_behind
+from atende.rows import columns, fetch_all, insert, update, write_behind, write_behind_active
 from conversations import batch
-from conversations.models import Message
 from conversations.services.ingest import (
     Outcome,
     events_ingest,
@@ -485,12 +485,10 @@ def webhooks_process_pending(*, limit: int | None = None, min_age: timedelta | N
     would inline. ``min_age``: only events stored at least that long ago (the sweep).
     """
     limit = limit or settings.WEBHOOK_BATCH_SIZE
-    pending = WebhookEvent.objects.filter(status=WebhookStatus.RECEIVED)
-    if min_age is not None:
-        pending = pending.filter(received_at__lt=timezone.now() - min_age)
+    before = timezone.now() - min_age if min_age is not None else None
     ids: list[int] = []
     try:
-        _claim_and_ingest(pending, limit, taken=ids)
+        _claim_and_ingest(limit, taken=ids, before=before)
     except (IntegrityError, OperationalError):
         if not ids:
             raise
@@ -507,28 +505,58 @@ def webhooks_process_pending(*, limit: int | None = None, min_age: timedelta | N
     return len(ids)
 
 
-def _asynchronous_commit() -> None:
-    """The ingest of stored events commits without waiting for the WAL flush
-    (``synchronous_commit = off`` for this transaction only). Safe here: the events were
-    stored with a synchronous commit before they were acknowledged, and their status
-    changes in the same transaction as what they wrote; if PostgreSQL crashes before the
-    flush (within ~3 x ``wal_writer_delay``), the ingest is lost as a whole and the events
-    are still ``received``, so the worker or the sweep ingests them again. Saves the
-    flush wait on every batch, which is most of a small batch's latency."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
-
-
-def _claim_and_ingest(pending: Any, limit: int, *, taken: list[int]) -> None:
-    """In one transaction: lock up to ``limit`` of the ``pending`` events (oldest first,
-    skipping those another worker holds), put their ids in ``taken``, ingest them."""
+def _claim_and_ingest(
+    limit: int,
+    *,
+    taken: list[int],
+    before: datetime | None = None,
+    only: list[int] | None = None,
+) -> None:
+    """In one transaction: lock up to ``limit`` waiting events (oldest first, skipping
+    those another worker holds; received ``before``, or among ``only``), put their ids
+    in ``taken``, ingest them."""
     with transaction.atomic():
-        _asynchronous_commit()
-        events = list(pending.order_by("pk").select_for_update(skip_locked=True)[:limit])
+        events = _claim(limit, before=before, only=only)
         taken.extend(event.pk for event in events)
         if events:
             _ingest_batch(events)
+
+
+@functools.cache
+def _claim_sql(before: bool, only: bool) -> str:
+    """The claim, one statement. It also makes the transaction commit without waiting
+    for the WAL flush (``synchronous_commit = off`` for this transaction only). Safe
+    here: the events were stored with a synchronous commit before they were
+    acknowledged, and their status changes in the same transaction as what they wrote;
+    if PostgreSQL crashes before the flush (within ~3 x ``wal_writer_delay``), the ingest
+    is lost as a whole and the events are still ``received``, so the worker or the sweep
+    ingests them again. Saves the flush wait on every batch, most of a small batch's
+    latency."""
+    where = ["e.status = 'received'"]
+    if before:
+        where.append("e.received_at < %s")
+    if only:
+        where.append("e.id = ANY(%s)")
+    return (
+        "WITH c AS (SELECT set_config('synchronous_commit', 'off', true)) "  # noqa: S608
+        f"SELECT {columns(WebhookEvent, 'e')} FROM integrations_webhookevent e, c "
+        f"WHERE {' AND '.join(where)} ORDER BY e.id LIMIT %s FOR UPDATE OF e SKIP LOCKED"
+    )
+
+
+def _claim(
+    limit: int, *, before: datetime | None = None, only: list[int] | None = None
+) -> list[WebhookEvent]:
+    if connection.vendor != "postgresql":
+        pending = WebhookEvent.objects.filter(status=WebhookStatus.RECEIVED)
+        if before is not None:
+            pending = pending.filter(received_at__lt=before)
+        if only is not None:
+            pending = pending.filter(pk__in=only)
+        return list(pending.order_by("pk").select_for_update(skip_locked=True)[:limit])
+    params: list[Any] = [p for p in (before, only) if p is not None]
+    sql = _claim_sql(before is not None, only is not None)
+    return [row[0] for row in fetch_all(sql, [*params, limit], WebhookEvent)]  # type: ignore[misc]
 
 
 def webhooks_drain(
@@ -551,9 +579,8 @@ def webhooks_drain(
 
 
 def _retry_batch(ids: list[int]) -> bool:
-    pending = WebhookEvent.objects.filter(pk__in=ids, status=WebhookStatus.RECEIVED)
     try:
-        _claim_and_ingest(pending, len(ids), taken=[])
+        _claim_and_ingest(len(ids), taken=[], only=ids)
     except Exception:
         return False
     return True
@@ -576,13 +603,8 @@ def _process_one_queued(pk: int, **process: Any) -> WebhookResult | None:
     """``webhook_process`` of a waiting event under its row lock; None (nothing done)
     when it no longer waits or a worker holds it."""
     with transaction.atomic():
-        _asynchronous_commit()
-        event = (
-            WebhookEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=pk, status=WebhookStatus.RECEIVED)
-            .first()
-        )
-        return None if event is None else webhook_process(event, **process)
+        claimed = _claim(1, only=[pk])
+        return webhook_process(claimed[0], **process) if claimed else None
 
 
 def _ingest_batch(events: list[WebhookEvent]) -> None:
@@ -597,19 +619,19 @@ def _ingest_batch(events: list[WebhookEvent]) -> None:
     won = _claim_deliveries([(i.pk, p.delivery_id, e.pk) for e, i, p in work if p.delivery_id])
     fresh = [(e, i, p) for e, i, p in work if not p.delivery_id or e.pk in won]
     current = batch.Batch()
-    events_ingest_prefetch(current, [(i, p.events) for _, i, p in fresh])
-    work = _hot_first(work, current)
     outcomes: list[tuple[WebhookEvent, Integration, ParseResult, str]] = []
-    with write_behind() as pending, batch.batch_scope(current):
-        if pending is not None:  # the messages' ids, in one statement
-            pending.reserve(Message, sum(len(p.events) for _, _, p in fresh))
-        for event, integration, parsed in work:
-            if parsed.delivery_id and event.pk not in won:
-                outcome: str = Outcome.DUPLICATE
-            else:
-                outcome = events_ingest(integration=integration, events=parsed.events)
-            outcomes.append((event, integration, parsed, outcome))
-    _finish_many([(e, o, p.delivery_id) for e, _, p, o in outcomes])
+    with write_behind() as pending:
+        events_ingest_prefetch(current, [(i, p.events) for _, i, p in fresh], reserve=pending)
+        work = _hot_first(work, current)
+        with batch.batch_scope(current):
+            for event, integration, parsed in work:
+                if parsed.delivery_id and event.pk not in won:
+                    outcome: str = Outcome.DUPLICATE
+                else:
+                    outcome = events_ingest(integration=integration, events=parsed.events)
+                outcomes.append((event, integration, parsed, outcome))
+        # the statuses go with the batch's last rows, in the same statement
+        _finish_many([(e, o, p.delivery_id) for e, _, p, o in outcomes])
     for event, integration, parsed, outcome in outcomes:
         _log_ignored(event, integration, parsed, outcome)
 
@@ -670,6 +692,19 @@ def _claim_deliveries(claims: list[tuple[int, str, int]]) -> set[int]:
         return {int(row[0]) for row in cursor.fetchall()}
 
 
+_FINISH_SQL = (
+    "UPDATE integrations_webhookevent AS e SET status = v.status, http_status = 200, "
+    "error = '', processed_at = %s, delivery_id = COALESCE(v.delivery_id, e.delivery_id), "
+    "processing_ms = EXTRACT(EPOCH FROM (%s::timestamptz - e.received_at)) * 1000 "
+    "FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[]) AS v (id, status, delivery_id) "
+    "WHERE e.id = v.id"
+)
+
+
+def _statuses(items: list[tuple[str, list[Any]]]) -> list[tuple[str, list[Any]]]:
+    return items
+
+
 def _finish_many(rows: list[tuple[WebhookEvent, str, str | None]]) -> None:
     """``_finish`` (answered 200) for many events; on PostgreSQL in one UPDATE.
     ``processing_ms`` of a queued event is the time from its reception to its ingest."""
@@ -680,18 +715,18 @@ def _finish_many(rows: list[tuple[WebhookEvent, str, str | None]]) -> None:
         for event, status, delivery_id in rows:
             _finish(event, status, 200, delivery_id=delivery_id or None)
         return
-    table = WebhookEvent._meta.db_table
-    params: list[Any] = [now, now]
-    for event, status, delivery_id in rows:
-        params += [event.pk, status, (delivery_id or "")[:200] or None]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS e SET status = v.status, http_status = 200, error = '', "  # noqa: S608
-            "processed_at = %s, delivery_id = COALESCE(v.delivery_id, e.delivery_id), "
-            "processing_ms = EXTRACT(EPOCH FROM (%s::timestamptz - e.received_at)) * 1000 "
-            f"FROM (VALUES {', '.join(['(%s::bigint, %s::varchar, %s::varchar)'] * len(rows))}) "
-            "AS v (id, status, delivery_id) WHERE e.id = v.id",
-            params,
-        )
+    params: list[Any] = [
+        now,
+        now,
+        [event.pk for event, _, _ in rows],
+        [status for _, status, _ in rows],
+        [(delivery_id or "")[:200] or None for _, _, delivery_id in rows],
+    ]
+    pending = write_behind_active()
+    if pending is not None:
+        pending.later(_statuses, (_FINISH_SQL, params))
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_FINISH_SQL, params)
     for event, status, _ in rows:
         event.status, event.http_status, event.processed_at = status, 200, now
