@@ -693,6 +693,15 @@ def main() -> int:
         db_before, client_before = database_cpu_seconds(), time.process_time()
         result = asyncio.run(drive(base_url, requests, args.concurrency, args.timeout, "atende"))
         result.client_cpu_seconds = time.process_time() - client_before
+        acknowledge_only = args.ingest == "queued" and args.ingest_workers == 0 and not args.url
+        if acknowledge_only:
+            # --ingest-workers 0: the requests alone (nothing ingests the stored events)
+            result.database_cpu_seconds = database_cpu_seconds() - db_before
+            if server is not None:
+                result.server_cpu_seconds = server.cpu_seconds() - cpu_before
+            print(report(result, 0))
+            print("acknowledgements only (--ingest-workers 0): the events were left waiting")
+            return 0 if result.errors == 0 else 1
         if args.ingest == "queued" or args.url:
             wait_ingested(company, result, args.timeout)
         result.database_cpu_seconds = database_cpu_seconds() - db_before

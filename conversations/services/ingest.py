@@ -56,7 +56,7 @@ from integrations.base import (
     StatusUpdate,
 )
 from integrations.models import Integration
-from tickets.models import Queue, Ticket
+from tickets.models import Queue, Ticket, TicketEvent
 from tickets.services.lifecycle import (
     ticket_apply_platform_status,
     ticket_for_inbound,
@@ -205,7 +205,17 @@ def events_ingest_prefetch(
     _prefetch_contacts(target, items)
     target.parked = set()
     count = sum(isinstance(e, InboundMessage) for _, events in items for e in events)
-    if not (in_conversations or (reserve is not None and count)):
+    # Ids for the rows the batch may write behind: a message per message, and a contact,
+    # identity, conversation and ticket event per conversation it may create.
+    wanted_ids: dict[type[Any], int] = {}
+    if reserve is not None:
+        wanted_ids = {Message: count}
+        if target.absent:
+            wanted_ids |= dict.fromkeys(
+                (Contact, ContactIdentity, Conversation, TicketEvent), len(target.absent)
+            )
+        wanted_ids = {model: n for model, n in wanted_ids.items() if n}
+    if not (in_conversations or wanted_ids):
         return
     # The batch's messages already stored, those with parked events, and the ids its
     # new messages will take (written behind): one query.
@@ -217,19 +227,22 @@ def events_ingest_prefetch(
                 [k[0] for k in wanted],
                 [k[1] for k in wanted],
                 [k[2] for k in wanted],
-                count if reserve is not None else 0,
+                [model._meta.db_table for model in wanted_ids],
+                list(wanted_ids.values()),
             ],
         )
-        ids = []
+        tables = {model._meta.db_table: model for model in wanted_ids}
+        ids: dict[type[Any], list[int]] = {model: [] for model in wanted_ids}
         for kind, integration_id, conversation_id, message_id in cursor.fetchall():
             if kind == "s":
                 target.stored.add((int(integration_id), str(conversation_id), str(message_id)))
             elif kind == "p":
                 target.parked.add((int(integration_id), str(message_id)))
             else:
-                ids.append(int(integration_id))
+                ids[tables[conversation_id]].append(int(integration_id))
     if reserve is not None:
-        reserve.add_ids(Message, sorted(ids))
+        for model, taken in ids.items():
+            reserve.add_ids(model, sorted(taken))
 
 
 def _prefetch_contacts(
@@ -304,8 +317,8 @@ _PREFETCH_STORED_SQL = (
     "FROM k JOIN conversations_parkedmessageevent p "
     "ON p.integration_id = k.integration_id AND p.external_message_id = k.message "
     "UNION ALL "
-    "SELECT 'n', nextval(pg_get_serial_sequence('conversations_message', 'id')), '', '' "
-    "FROM generate_series(1, %s)"
+    "SELECT 'n', nextval(pg_get_serial_sequence(r.tbl, 'id')), r.tbl, '' "
+    "FROM unnest(%s::text[], %s::int[]) AS r (tbl, n), generate_series(1, r.n)"
 )
 
 
