@@ -617,3 +617,57 @@ def test_a_reordered_batch_of_known_conversations_ends_like_one_request_at_a_tim
     assert ("702", "resolved") in tickets and ("702", "pending") in tickets  # reopened or new
     unread = {t[1]: t[3] for t in first["tickets"] if t[2] != "resolved"}
     assert unread["701"] == 4  # four customer messages on one ticket, counted once each
+
+
+def one_person_everywhere(client: Client, chatwoot: Integration, twilio: Integration) -> None:
+    """One person arriving at once on two platforms and two conversations, with and
+    without the ninth digit: every new conversation of one batch must find the contact
+    an earlier one of the same batch created (by identity or by phone), as one request
+    at a time would."""
+    phone = "+5511987650801"
+
+    def chatwoot_msg(n: int, conversation: int) -> Any:
+        body = chatwoot_message(
+            message_id=n, conversation_id=conversation, contact_id=801, phone=phone
+        )
+        return post_chatwoot(client, chatwoot, body)
+
+    steps = [
+        lambda: chatwoot_msg(201, 801),
+        lambda: post_twilio(client, twilio, twilio_inbound("SM" + "a" * 32, "oi", phone=phone)),
+        lambda: chatwoot_msg(202, 802),  # same Chatwoot contact id, another conversation
+        lambda: post_twilio(
+            client, twilio, twilio_inbound("SM" + "b" * 32, "sem o nove", phone="+551187650801")
+        ),
+        lambda: chatwoot_msg(203, 801),
+    ]
+    for step in steps:
+        assert step().status_code == 200
+
+
+@pytest.mark.django_db
+def test_new_conversations_of_one_batch_share_the_contact_they_create(
+    client: Client,
+    company: Company,
+    other_company: Company,
+    settings: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings.PUBLIC_BASE_URL = PUBLIC_BASE
+    inline = (make_integration(company, "chatwoot"), make_integration(company, "twilio"))
+    queued = (
+        make_integration(other_company, "chatwoot"),
+        make_integration(other_company, "twilio"),
+    )
+    settings.WEBHOOK_INGEST = "inline"
+    one_person_everywhere(client, *inline)
+    settings.WEBHOOK_INGEST = "queued"
+    one_person_everywhere(client, *queued)
+    with caplog.at_level("INFO", logger="integrations.services.webhooks"):
+        assert webhooks_process_pending(limit=100) == 5
+    assert not caplog.records  # one batch: no collision, no fallback
+    first, second = snapshot(company), snapshot(other_company)
+    assert renumbered(second) == renumbered(first)
+    assert len(first["contacts"]) == 1
+    assert Contact.objects.filter(company=other_company).count() == 1
+    assert len(first["conversations"]) == 3  # two Chatwoot conversations, one WhatsApp
