@@ -35,6 +35,7 @@ import os
 import random
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -319,15 +320,9 @@ class Server:
         if public_base:
             env["PUBLIC_BASE_URL"] = self.url
         # Queued mode: the product's ingest workers (manage.py ingest_worker) beside it.
-        self.helpers = [
-            subprocess.Popen(
-                [sys.executable, "manage.py", "ingest_worker"],
-                env=env,
-                cwd=str(ROOT),
-                stdout=subprocess.DEVNULL,
-            )
-            for _ in range(ingest_workers if ingest == "queued" else 0)
-        ]
+        self.env = env
+        self.helpers: list[subprocess.Popen] = []
+        self.start_ingest_workers(ingest_workers if ingest == "queued" else 0)
         bin_dir = str(Path(sys.executable).parent)
         fd = str(self.sock.fileno())
 
@@ -393,6 +388,23 @@ class Server:
             )
             for _ in range(workers)
         ]
+
+    def start_ingest_workers(self, count: int) -> None:
+        self.helpers += [
+            subprocess.Popen(
+                [sys.executable, "manage.py", "ingest_worker"],
+                env=self.env,
+                cwd=str(ROOT),
+                stdout=subprocess.DEVNULL,
+            )
+            for _ in range(count)
+        ]
+
+    def pause_ingest(self, paused: bool) -> None:
+        """Stop (SIGSTOP) or resume the ingest workers: --ingest-later times them alone,
+        already started."""
+        for process in self.helpers:
+            process.send_signal(signal.SIGSTOP if paused else signal.SIGCONT)
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -573,10 +585,14 @@ def report(result: RunResult, stored_messages: int) -> str:
     if result.ingested_seconds == result.ingested_seconds:  # not NaN
         seconds = result.ingested_seconds
     rate = stored_messages / seconds if seconds else 0.0
+    ingested = (
+        f"all ingested after {seconds:.2f} s -> {rate:.0f} messages/s "
+        if stored_messages
+        else "nothing ingested yet -> "
+    )
     return (
         f"{result.label}: {result.sent} requests acknowledged in {result.seconds:.2f} s, "
-        f"all ingested after {seconds:.2f} s -> "
-        f"{rate:.0f} messages/s ({result.sent / result.seconds:.0f} requests/s), "
+        f"{ingested}({result.sent / result.seconds:.0f} requests/s), "
         f"ack latency p50 {result.percentile(50):.1f} ms, p99 {result.percentile(99):.1f} ms, "
         f"max {max(result.latencies_ms or [0]):.1f} ms; HTTP {dict(result.codes)}; "
         f"answers {dict(result.statuses)}; transport errors {result.errors}; "
@@ -637,6 +653,12 @@ def main() -> int:
         "--ingest-workers", type=int, default=1, help="manage.py ingest_worker processes"
     )
     parser.add_argument(
+        "--ingest-later",
+        action="store_true",
+        help="queued: send every request first while the (started) ingest workers are "
+        "stopped, then resume them and time them alone",
+    )
+    parser.add_argument(
         "--http-nice",
         type=int,
         default=0,
@@ -680,6 +702,9 @@ def main() -> int:
             )
             base_url = server.url
             server.wait_ready()
+            if args.ingest_later:
+                time.sleep(3)  # the ingest workers load and LISTEN, then wait stopped
+                server.pause_ingest(True)
         requests, expected = build_load(args, chatwoot, twilio, keys, base_url)
         print(
             f"bench: {len(expected)} messages + {len(requests) - len(expected)} repeated "
@@ -693,6 +718,36 @@ def main() -> int:
         db_before, client_before = database_cpu_seconds(), time.process_time()
         result = asyncio.run(drive(base_url, requests, args.concurrency, args.timeout, "atende"))
         result.client_cpu_seconds = time.process_time() - client_before
+        if args.ingest_later and server is not None:
+            # --ingest-later: the requests first, alone (the ingest workers are stopped);
+            # then the ingest workers alone.
+            result.database_cpu_seconds = database_cpu_seconds() - db_before
+            result.server_cpu_seconds = server.cpu_seconds() - cpu_before
+            print(report(result, 0))
+            time.sleep(1)
+            waiting = len(requests)
+            cpu_before, db_before = server.cpu_seconds(), database_cpu_seconds()
+            began = time.time()
+            server.pause_ingest(False)
+            drained = RunResult("ingest", waiting, 0.0, [], started_at=began)
+            wait_ingested(company, drained, args.timeout)
+            seconds = drained.ingested_seconds
+            ingest_cpu = (server.cpu_seconds() - cpu_before) * 1000 / waiting
+            db_cpu = (database_cpu_seconds() - db_before) * 1000 / waiting
+            print(
+                f"ingest alone: {waiting} stored events ingested in {seconds:.2f} s "
+                f"-> {waiting / seconds:.0f} events/s; "
+                f"CPU {ingest_cpu:.1f} ms/event in the ingest worker(s), "
+                f"PostgreSQL {db_cpu:.1f} ms/event"
+            )
+            server.stop()
+            server = None
+            checks = check_product(company, expected)
+            print(
+                f"database: {checks['stored']} messages stored, lost {checks['lost']}, "
+                f"duplicated {checks['duplicated']}, unexpected {checks['unexpected']}"
+            )
+            return 0 if checks["lost"] == 0 and checks["duplicated"] == 0 else 1
         acknowledge_only = args.ingest == "queued" and args.ingest_workers == 0 and not args.url
         if acknowledge_only:
             # --ingest-workers 0: the requests alone (nothing ingests the stored events)
