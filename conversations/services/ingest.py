@@ -401,11 +401,17 @@ def _contact_changes(
 
 
 def contact_upsert(
-    *, integration: Integration, info: ContactInfo, overwrite: bool = False
+    *,
+    integration: Integration,
+    info: ContactInfo,
+    overwrite: bool = False,
+    active_at: datetime | None = None,
 ) -> Contact:
     """The company's contact for ``info``: by this integration's id for the person, else by
     phone (``phone_key``: one contact for a Brazilian mobile with and without the ninth
-    digit), else a new contact. Always scoped to the integration's company."""
+    digit), else a new contact. Always scoped to the integration's company. A new contact
+    starts with ``last_activity_at = active_at`` (a customer message that creates it: its
+    row may be written behind, where a later UPDATE could not reach it)."""
     company_id = integration.company_id
     phone = _phone_of(info)
     key = phone_key(phone)
@@ -431,6 +437,7 @@ def contact_upsert(
             is_group=info.is_group,
             avatar_url=_cut(info.avatar_url, 1000),
             extra=dict(info.extra),
+            last_activity_at=active_at,
         )
         insert(contact, defer=True)
         batch.note_contact("phone", (company_id, key), contact)
@@ -501,12 +508,13 @@ def _conversation(
     is_group: bool,
     group_name: str,
     create: bool = True,
+    active_at: datetime | None = None,
 ) -> Conversation | None:
     conversation = _conversation_with_contact(integration.pk, external_id)
     if conversation is None:
         if not create or info is None:
             return None
-        contact = contact_upsert(integration=integration, info=info)
+        contact = contact_upsert(integration=integration, info=info, active_at=active_at)
         conversation = Conversation(
             company_id=integration.company_id,
             integration=integration,
@@ -849,12 +857,14 @@ def message_ingest(
         echoed = _echo(integration, data, careful)
         if echoed is not None:
             return Outcome.PROCESSED
+    customer = data.direction == Direction.INBOUND and not data.is_private
     conversation = _conversation(
         integration,
         data.external_conversation_id,
         data.contact,
         is_group=data.contact.is_group or bool(data.group_name),
         group_name=data.group_name,
+        active_at=at if customer else None,
     )
     assert conversation is not None  # noqa: S101 - created when missing
     external_id = _cut(data.external_message_id, 200) or None
@@ -868,7 +878,6 @@ def message_ingest(
     ):
         return Outcome.DUPLICATE
 
-    customer = data.direction == Direction.INBOUND and not data.is_private
     reply = (
         data.direction == Direction.OUTBOUND
         and not data.is_private

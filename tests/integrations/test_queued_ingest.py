@@ -140,7 +140,8 @@ def snapshot(company: Company) -> dict[str, Any]:
     messages = Message.objects.filter(company=company).select_related("conversation", "ticket")
     return {
         "contacts": sorted(
-            (c.name, c.phone, c.is_group) for c in Contact.objects.filter(company=company)
+            (c.name, c.phone, c.is_group, c.last_activity_at is not None)
+            for c in Contact.objects.filter(company=company)
         ),
         "conversations": sorted(
             (v.integration.kind, v.external_id, v.is_group, v.group_name, v.contact.name)
