@@ -57,6 +57,19 @@ def _presence(name: str, membership: Any, channel_name: str) -> None:
         logger.exception("presence.%s failed", name)
 
 
+async def _join_capped(consumer: Any, joined: dict[str, int], group: str, number: int) -> None:
+    """Join ``group`` (a ticket's) unless already in it, leaving the oldest of ``joined``
+    when the connection already follows MAX_TICKET_SUBSCRIPTIONS tickets."""
+    if group in joined:
+        return
+    if len(joined) >= MAX_TICKET_SUBSCRIPTIONS:
+        oldest = next(iter(joined))
+        await consumer.channel_layer.group_discard(oldest, consumer.channel_name)
+        del joined[oldest]
+    await consumer.channel_layer.group_add(group, consumer.channel_name)
+    joined[group] = number
+
+
 class InboxConsumer(CompanyConsumer):
     base_groups: set[str]
     ticket_groups: dict[str, int]
@@ -139,13 +152,7 @@ class InboxConsumer(CompanyConsumer):
             await self.send_json({"type": "error", "error": "ticket_not_found", "ticket": number})
             return
         group = realtime.ticket_group(self.membership.company_id, ticket.pk)
-        if group not in self.ticket_groups:
-            if len(self.ticket_groups) >= MAX_TICKET_SUBSCRIPTIONS:
-                oldest = next(iter(self.ticket_groups))
-                await self.channel_layer.group_discard(oldest, self.channel_name)
-                del self.ticket_groups[oldest]
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.ticket_groups[group] = ticket.number
+        await _join_capped(self, self.ticket_groups, group, ticket.number)
         await self.send_json(
             {"type": "subscribed", "ticket": {"id": ticket.pk, "number": ticket.number}}
         )
@@ -241,13 +248,7 @@ class RequesterConsumer(CompanyConsumer):
             await self.send_json({"type": "error", "error": "ticket_not_found", "ticket": raw})
             return
         group = realtime.requester_group(self.membership.company_id, ticket.pk)
-        if group not in self.followed:
-            if len(self.followed) >= MAX_TICKET_SUBSCRIPTIONS:
-                oldest = next(iter(self.followed))
-                await self.channel_layer.group_discard(oldest, self.channel_name)
-                del self.followed[oldest]
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.followed[group] = ticket.number
+        await _join_capped(self, self.followed, group, ticket.number)
         # Sent after joining: the page fetches its thread on this answer, so nothing
         # committed between the page's render and the subscription is missed.
         await self.send_json({"type": "following", "ticket": ticket.number})

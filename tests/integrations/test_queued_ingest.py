@@ -549,6 +549,17 @@ def renumbered(snap: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def inline_then_queued(
+    client: Client, company: Company, other_company: Company, settings: Any, traffic: Any
+) -> None:
+    """``traffic`` posted inline to ``company`` (ingested at once) and queued to
+    ``other_company`` (waiting for the test to ingest it)."""
+    settings.PUBLIC_BASE_URL = PUBLIC_BASE
+    for target, mode in ((company, "inline"), (other_company, "queued")):
+        settings.WEBHOOK_INGEST = mode
+        traffic(client, make_integration(target, "chatwoot"), make_integration(target, "twilio"))
+
+
 def known_conversations_traffic(client: Client, chatwoot: Integration, twilio: Integration) -> None:
     """Known conversations in the order a batch reorders them: several plain messages of
     one conversation (written behind with its prefetched rows), a conversation resolved
@@ -597,16 +608,7 @@ def test_a_reordered_batch_of_known_conversations_ends_like_one_request_at_a_tim
     settings: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    settings.PUBLIC_BASE_URL = PUBLIC_BASE
-    inline = (make_integration(company, "chatwoot"), make_integration(company, "twilio"))
-    queued = (
-        make_integration(other_company, "chatwoot"),
-        make_integration(other_company, "twilio"),
-    )
-    settings.WEBHOOK_INGEST = "inline"
-    known_conversations_traffic(client, *inline)
-    settings.WEBHOOK_INGEST = "queued"
-    known_conversations_traffic(client, *queued)
+    inline_then_queued(client, company, other_company, settings, known_conversations_traffic)
     with caplog.at_level("WARNING", logger="integrations.services.webhooks"):
         assert webhooks_process_pending(limit=100) == 11  # the second stretch in one batch
     assert not caplog.records
@@ -654,16 +656,7 @@ def test_new_conversations_of_one_batch_share_the_contact_they_create(
     settings: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    settings.PUBLIC_BASE_URL = PUBLIC_BASE
-    inline = (make_integration(company, "chatwoot"), make_integration(company, "twilio"))
-    queued = (
-        make_integration(other_company, "chatwoot"),
-        make_integration(other_company, "twilio"),
-    )
-    settings.WEBHOOK_INGEST = "inline"
-    one_person_everywhere(client, *inline)
-    settings.WEBHOOK_INGEST = "queued"
-    one_person_everywhere(client, *queued)
+    inline_then_queued(client, company, other_company, settings, one_person_everywhere)
     with caplog.at_level("INFO", logger="integrations.services.webhooks"):
         assert webhooks_process_pending(limit=100) == 5
     assert not caplog.records  # one batch: no collision, no fallback
