@@ -359,23 +359,36 @@ def _load_row(company_id: int, ticket_id: int) -> dict[str, Any] | None:
 
 def _load_rows(company_id: int, ticket_ids: set[int]) -> dict[int, dict[str, Any]]:
     """``ticket_row`` of the company's tickets as committed (see ``_load_states``)."""
-    return {pk: row for pk, (row, _requester) in _load_states(company_id, ticket_ids).items()}
+    return {pk: row for pk, (row, _requester) in _load_states(company_id, ticket_ids)[0].items()}
 
 
 def _load_states(
-    company_id: int, ticket_ids: set[int]
-) -> dict[int, tuple[dict[str, Any], int | None]]:
+    company_id: int, ticket_ids: set[int], *, with_counts: bool = False
+) -> tuple[dict[int, tuple[dict[str, Any], int | None]], list[tuple[Any, ...]]]:
     """``ticket_row`` and requester id of the company's tickets as committed, in one
     statement for the whole batch (this runs after every change staff see, webhooks
     included: no ORM query compilation on that path). Tickets of another company are not
-    found. The requester id stays out of the row: staff payloads do not carry it."""
+    found. The requester id stays out of the row: staff payloads do not carry it.
+    ``with_counts``: the company's count rows (``_counts_from``) come in the same round
+    trip (two statements in one request; PostgreSQL with client-side binding)."""
     ids = sorted(ticket_ids)
     if not ids:
-        return {}
+        return {}, []
     sql = _TICKET_ROW_SQL.format(ids=", ".join(["%s"] * len(ids)))
+    params: list[Any] = [company_id, *ids]
+    together = with_counts and connection.vendor == "postgresql"
+    if together:
+        sql = f"{sql.strip()}; {_COUNTS_SQL}"
+        params += [company_id, company_id]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [company_id, *ids])
-        return {row[0]: (_row_dict(row[:-1]), row[-1]) for row in cursor.fetchall()}
+        cursor.execute(sql, params)
+        states = {row[0]: (_row_dict(row[:-1]), row[-1]) for row in cursor.fetchall()}
+        if together:
+            cursor.nextset()
+            return states, list(cursor.fetchall())
+    if with_counts:
+        return states, _count_rows(company_id)
+    return states, []
 
 
 def _row_dict(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -423,14 +436,21 @@ GROUP BY assignee_id
 """
 
 
+def _count_rows(company_id: int) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTS_SQL, [company_id, company_id])
+        return list(cursor.fetchall())
+
+
 def _counts(company_id: int, user_ids: Iterable[int]) -> tuple[dict, dict]:
     """Both counts (per queue, and per assignee for ``user_ids``) in one statement."""
+    return _counts_from(_count_rows(company_id), user_ids)
+
+
+def _counts_from(rows: list[tuple[Any, ...]], user_ids: Iterable[int]) -> tuple[dict, dict]:
     ids = {uid for uid in user_ids if uid}
     queues: dict[str, dict[str, int]] = {}
     mine: dict[int, dict[str, int]] = {uid: {"open": 0, "unread": 0} for uid in ids}
-    with connection.cursor() as cursor:
-        cursor.execute(_COUNTS_SQL, [company_id, company_id])
-        rows = cursor.fetchall()
     for queue_id, status, assignee_id, n, unread in rows:
         if status is not None:  # the (queue, status) grouping set
             slot = queues.setdefault(str(queue_id or 0), {"pending": 0, "open": 0, "unread": 0})
@@ -544,17 +564,19 @@ def _publish_batch(items: list[_Item]) -> None:
     the tickets as committed, work out who may see each (and who could see it before and
     no longer can), sequence, log and send.
 
-    A batch costs one rows query and one counts query per company and three Redis
-    round trips (audiences, sequence + log, publish) however many events it holds: under
+    A batch costs one round trip to PostgreSQL per company (the rows and the counts, two
+    statements sent together) and three Redis round trips (audiences, sequence + log,
+    publish) however many events it holds: under
     load the publisher thread drains what accumulated while it worked."""
     by_company: dict[int, set[int]] = {}
     for item in items:
         by_company.setdefault(item.company_id, set()).add(item.ticket_id)
-    states = {
-        (company_id, ticket_id): state
-        for company_id, ticket_ids in by_company.items()
-        for ticket_id, state in _load_states(company_id, ticket_ids).items()
-    }
+    states: dict[tuple[int, int], tuple[dict[str, Any], int | None]] = {}
+    count_rows: dict[int, list[tuple[Any, ...]]] = {}
+    for company_id, ticket_ids in by_company.items():
+        # the rows and the counts in one round trip per company
+        loaded, count_rows[company_id] = _load_states(company_id, ticket_ids, with_counts=True)
+        states.update(((company_id, ticket_id), state) for ticket_id, state in loaded.items())
     rows = {key: row for key, (row, _requester) in states.items()}
     items = [item for item in items if (item.company_id, item.ticket_id) in rows]
     if not items:
@@ -607,7 +629,10 @@ def _publish_batch(items: list[_Item]) -> None:
         payload: dict[str, Any] = {"type": item.event, "ticket": dict(row), **extra}
         planned.append((item, groups, gone, payload))
 
-    counts = {company_id: _counts(company_id, users[company_id]) for company_id in by_company}
+    counts = {
+        company_id: _counts_from(count_rows[company_id], users[company_id])
+        for company_id in by_company
+    }
     try:
         pipe = client.pipeline(transaction=False)
         script = _append_script()
