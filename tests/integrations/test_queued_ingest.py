@@ -665,3 +665,24 @@ def test_new_conversations_of_one_batch_share_the_contact_they_create(
     assert len(first["contacts"]) == 1
     assert Contact.objects.filter(company=other_company).count() == 1
     assert len(first["conversations"]) == 3  # two Chatwoot conversations, one WhatsApp
+
+
+@pytest.mark.django_db
+def test_a_drain_stops_at_a_batch_that_was_not_full(
+    client: Client, other_company: Company, settings: Any
+) -> None:
+    """Three waiting events in batches of two: two claims, not a third empty one (what
+    arrives later NOTIFYs the listening worker)."""
+    from django.test.utils import CaptureQueriesContext
+
+    settings.WEBHOOK_INGEST = "queued"
+    chatwoot = make_integration(other_company, "chatwoot")
+    for n in (31, 32, 33):
+        body = chatwoot_message(message_id=n, conversation_id=600 + n)
+        assert post_chatwoot(client, chatwoot, body).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert webhook_service.webhooks_drain(batch_size=2) == 3
+    claims = [q for q in queries.captured_queries if "set_config('synchronous_commit'" in q["sql"]]
+    assert len(claims) == 2
+    assert Message.objects.filter(company=other_company).count() == 3
+    assert webhook_service.webhooks_drain(batch_size=2) == 0  # nothing waits: one empty claim
