@@ -215,6 +215,27 @@ def update(model: type[models.Model], pk: Any, values: dict[str, Any]) -> int:
         return int(cursor.rowcount)
 
 
+def execute_together(statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
+    """Run ``statements`` (each returning rows) and give each one's rows: on PostgreSQL in
+    ONE round trip (sent together; the driver binds parameters client-side, so several
+    statements may share a request). Inside a transaction they run in it, in order."""
+    if connection.vendor != "postgresql" or len(statements) < 2:
+        out = []
+        with connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                out.append(list(cursor.fetchall()))
+        return out
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "; ".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps]
+        )
+        out = [list(cursor.fetchall())]
+        while cursor.nextset():
+            out.append(list(cursor.fetchall()))
+    return out
+
+
 # --- write-behind: many rows in one statement --------------------------------------------
 
 

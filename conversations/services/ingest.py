@@ -32,8 +32,8 @@ from django.utils import timezone
 from atende.rows import (
     WriteBehind,
     columns,
+    execute_together,
     fetch,
-    fetch_all,
     insert,
     instances,
     write_behind_active,
@@ -159,97 +159,135 @@ def events_ingest_prefetch(
     items: Sequence[tuple[Integration, Sequence[Event]]],
     *,
     reserve: WriteBehind | None = None,
-) -> None:
-    """Read, in one query each, the known conversations (contact, active ticket and its
-    queue) of every message in ``items`` and which of the messages have parked events:
-    what ``message_ingest`` would otherwise read per message (conversations.batch); and,
-    with ``reserve``, the ids of the messages to write behind (atende.rows).
-    PostgreSQL only (elsewhere each message reads its own rows)."""
+    before: Sequence[tuple[str, Sequence[Any]]] = (),
+) -> list[list[Any]]:
+    """Read what ``message_ingest`` would otherwise read per message (conversations.batch):
+    the known conversations (contact, active ticket and its queue) of every message in
+    ``items``, which of the messages are stored already or have parked events, and, for
+    the conversations not found, the contacts they may belong to; with ``reserve``, the
+    ids of the rows to write behind (atende.rows). One round trip, two when a
+    conversation is new. ``before``: statements (returning rows) sent first in the same
+    round trip; their rows are returned. PostgreSQL only (elsewhere each message reads
+    its own rows, and only ``before`` runs)."""
     if connection.vendor != "postgresql":
-        return
+        return execute_together(before) if before else []
     conversations: set[tuple[int, str]] = set()
     in_conversations: set[tuple[int, str, str]] = set()
+    count = 0
     for integration, events in items:
         for event in events:
             if not isinstance(event, InboundMessage):
                 continue
+            count += 1
             conversation_key = (integration.pk, _cut(event.external_conversation_id, 200))
             conversations.add(conversation_key)
             if event.external_message_id:
                 message_id = _cut(event.external_message_id, 200)
                 in_conversations.add((*conversation_key, message_id))
-    if conversations:
-        keys = sorted(conversations)
-        values = ", ".join(["(%s, %s)"] * len(keys))
-        sql = (
-            f"SELECT {_prefetch_columns()} "  # noqa: S608 - column names from the models
-            f"FROM (VALUES {values}) AS k (integration_id, external_id) "
-            "JOIN conversations_conversation v "
-            "ON v.integration_id = k.integration_id AND v.external_id = k.external_id "
-            "JOIN conversations_contact c ON c.id = v.contact_id "
-            "LEFT JOIN tickets_ticket t "
-            "ON t.conversation_id = v.id AND t.status IN ('pending', 'open') "
-            "LEFT JOIN tickets_queue q ON q.id = t.queue_id"
+    target.parked = set()
+    keys = sorted(conversations)
+    wanted = sorted(in_conversations)
+    messages = {Message: count} if reserve is not None and count else {}
+    statements = list(before)
+    if keys:
+        statements.append(
+            (_prefetch_conversations_sql(), [[k[0] for k in keys], [k[1] for k in keys]])
         )
-        params = [p for key in keys for p in key]
-        for found in fetch_all(sql, params, Conversation, Contact, Ticket, Queue):
-            conversation, contact, ticket, queue = found
+    if wanted or messages:
+        statements.append(_stored_probe(wanted, messages))
+    results = execute_together(statements) if statements else []
+    answer, results = results[: len(before)], results[len(before) :]
+    if keys:
+        for row in results.pop(0):
+            conversation, contact, ticket, queue = instances(
+                row, (Conversation, Contact, Ticket, Queue)
+            )
             assert isinstance(conversation, Conversation)  # noqa: S101 - inner join
             conversation.contact = contact  # type: ignore[assignment]
-            key = (conversation.integration_id, conversation.external_id)
-            target.conversations[key] = conversation
+            target.conversations[(conversation.integration_id, conversation.external_id)] = (
+                conversation
+            )
             if isinstance(ticket, Ticket):
                 ticket.queue = queue  # type: ignore[assignment]
                 target.tickets[conversation.pk] = ticket
+    if wanted or messages:
+        _apply_stored_probe(target, results.pop(0), messages, reserve)
     target.absent = conversations - set(target.conversations)
-    _prefetch_contacts(target, items)
-    target.parked = set()
-    count = sum(isinstance(e, InboundMessage) for _, events in items for e in events)
-    # Ids for the rows the batch may write behind: a message per message, and a contact,
-    # identity, conversation and ticket event per conversation it may create.
-    wanted_ids: dict[type[Any], int] = {}
-    if reserve is not None:
-        wanted_ids = {Message: count}
-        if target.absent:
-            wanted_ids |= dict.fromkeys(
-                (Contact, ContactIdentity, Conversation, TicketEvent), len(target.absent)
-            )
-        wanted_ids = {model: n for model, n in wanted_ids.items() if n}
-    if not (in_conversations or wanted_ids):
-        return
-    # The batch's messages already stored, those with parked events, and the ids its
-    # new messages will take (written behind): one query.
-    wanted = sorted(in_conversations)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _PREFETCH_STORED_SQL,
-            [
-                [k[0] for k in wanted],
-                [k[1] for k in wanted],
-                [k[2] for k in wanted],
-                [model._meta.db_table for model in wanted_ids],
-                list(wanted_ids.values()),
-            ],
+    if target.absent:
+        # New conversations: their contacts, and ids for the rows they may create (a
+        # contact, identity, conversation and ticket event each).
+        new_rows = (
+            dict.fromkeys((Contact, ContactIdentity, Conversation, TicketEvent), len(target.absent))
+            if reserve is not None
+            else {}
         )
-        tables = {model._meta.db_table: model for model in wanted_ids}
-        ids: dict[type[Any], list[int]] = {model: [] for model in wanted_ids}
-        for kind, integration_id, conversation_id, message_id in cursor.fetchall():
-            if kind == "s":
-                target.stored.add((int(integration_id), str(conversation_id), str(message_id)))
-            elif kind == "p":
-                target.parked.add((int(integration_id), str(message_id)))
-            else:
-                ids[tables[conversation_id]].append(int(integration_id))
+        _prefetch_contacts(target, items, _stored_probe([], new_rows), new_rows, reserve)
+    return answer
+
+
+@functools.cache
+def _prefetch_conversations_sql() -> str:
+    return (
+        f"SELECT {_prefetch_columns()} "  # noqa: S608 - column names from the models
+        "FROM unnest(%s::bigint[], %s::varchar[]) AS k (integration_id, external_id) "
+        "JOIN conversations_conversation v "
+        "ON v.integration_id = k.integration_id AND v.external_id = k.external_id "
+        "JOIN conversations_contact c ON c.id = v.contact_id "
+        "LEFT JOIN tickets_ticket t "
+        "ON t.conversation_id = v.id AND t.status IN ('pending', 'open') "
+        "LEFT JOIN tickets_queue q ON q.id = t.queue_id"
+    )
+
+
+def _stored_probe(
+    wanted: list[tuple[int, str, str]], ids: dict[type[Any], int]
+) -> tuple[str, list[Any]]:
+    """The batch's messages already stored, those with parked events, and ``ids``
+    (model -> how many) taken from the models' sequences: one statement."""
+    return (
+        _PREFETCH_STORED_SQL,
+        [
+            [k[0] for k in wanted],
+            [k[1] for k in wanted],
+            [k[2] for k in wanted],
+            [model._meta.db_table for model in ids],
+            list(ids.values()),
+        ],
+    )
+
+
+def _apply_stored_probe(
+    target: batch.Batch,
+    rows: list[Any],
+    ids: dict[type[Any], int],
+    reserve: WriteBehind | None,
+) -> None:
+    tables = {model._meta.db_table: model for model in ids}
+    taken: dict[type[Any], list[int]] = {model: [] for model in ids}
+    if target.parked is None:
+        target.parked = set()
+    for kind, integration_id, conversation_id, message_id in rows:
+        if kind == "s":
+            target.stored.add((int(integration_id), str(conversation_id), str(message_id)))
+        elif kind == "p":
+            target.parked.add((int(integration_id), str(message_id)))
+        else:
+            taken[tables[conversation_id]].append(int(integration_id))
     if reserve is not None:
-        for model, taken in ids.items():
-            reserve.add_ids(model, sorted(taken))
+        for model, pks in taken.items():
+            reserve.add_ids(model, sorted(pks))
 
 
 def _prefetch_contacts(
-    target: batch.Batch, items: Sequence[tuple[Integration, Sequence[Event]]]
+    target: batch.Batch,
+    items: Sequence[tuple[Integration, Sequence[Event]]],
+    ids_probe: tuple[str, list[Any]],
+    ids: dict[type[Any], int],
+    reserve: WriteBehind | None,
 ) -> None:
     """The contacts the batch's new conversations may belong to, by identity and by
-    phone, in one query: what ``contact_upsert`` would read for each of them."""
+    phone, in one query: what ``contact_upsert`` would read for each of them; sent with
+    ``ids_probe`` (the ids of the rows they may create)."""
     identities: set[tuple[int, str]] = set()
     phones: set[tuple[int, str]] = set()
     for integration, events in items:
@@ -264,27 +302,35 @@ def _prefetch_contacts(
                 identities.add((integration.pk, identity_key))
             if phone_key(phone):
                 phones.add((integration.company_id, phone_key(phone)))
-    if not (identities or phones):
-        return
+    statements: list[tuple[str, Sequence[Any]]] = []
     by_identity = sorted(identities)
     by_phone = sorted(phones)
-    target.by_identity = dict.fromkeys(by_identity)
-    target.by_phone = dict.fromkeys(by_phone)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _prefetch_contacts_sql(),
-            [
-                [k[0] for k in by_identity],
-                [k[1] for k in by_identity],
-                [k[0] for k in by_phone],
-                [k[1] for k in by_phone],
-            ],
+    if identities or phones:
+        target.by_identity = dict.fromkeys(by_identity)
+        target.by_phone = dict.fromkeys(by_phone)
+        statements.append(
+            (
+                _prefetch_contacts_sql(),
+                [
+                    [k[0] for k in by_identity],
+                    [k[1] for k in by_identity],
+                    [k[0] for k in by_phone],
+                    [k[1] for k in by_phone],
+                ],
+            )
         )
-        rows = cursor.fetchall()
-    for row in rows:
-        kind, first, second = row[0], int(row[1]), str(row[2])
-        (contact,) = instances(row[3:], (Contact,))
-        (target.by_identity if kind == "i" else target.by_phone)[(first, second)] = contact
+    if ids:
+        statements.append(ids_probe)
+    if not statements:
+        return
+    results = execute_together(statements)
+    if identities or phones:
+        for row in results.pop(0):
+            kind, first, second = row[0], int(row[1]), str(row[2])
+            (contact,) = instances(row[3:], (Contact,))
+            (target.by_identity if kind == "i" else target.by_phone)[(first, second)] = contact
+    if ids:
+        _apply_stored_probe(target, results.pop(0), ids, reserve)
 
 
 @functools.cache

@@ -32,7 +32,15 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from atende.rows import columns, fetch_all, insert, update, write_behind, write_behind_active
+from atende.rows import (
+    columns,
+    execute_together,
+    fetch_all,
+    insert,
+    update,
+    write_behind,
+    write_behind_active,
+)
 from conversations import batch
 from conversations.services.ingest import (
     Outcome,
@@ -53,7 +61,6 @@ from integrations.crypto import mask
 from integrations.models import (
     Integration,
     LogLevel,
-    WebhookDelivery,
     WebhookEvent,
     WebhookStatus,
 )
@@ -622,12 +629,19 @@ def _ingest_batch(events: list[WebhookEvent]) -> None:
         parsed = _parse(event, integration, _request_from_event(event), started)
         if parsed is not None:  # else failed and recorded by _parse
             work.append((event, integration, parsed))
-    won = _claim_deliveries([(i.pk, p.delivery_id, e.pk) for e, i, p in work if p.delivery_id])
-    fresh = [(e, i, p) for e, i, p in work if not p.delivery_id or e.pk in won]
+    claim = _deliveries_claim([(i.pk, p.delivery_id, e.pk) for e, i, p in work if p.delivery_id])
     current = batch.Batch()
     outcomes: list[tuple[WebhookEvent, Integration, ParseResult, str]] = []
     with write_behind() as pending:
-        events_ingest_prefetch(current, [(i, p.events) for _, i, p in fresh], reserve=pending)
+        # the delivery claims go in the same round trip as the prefetch (of every event's
+        # rows: a duplicate's conversation is a known one anyway)
+        answer = events_ingest_prefetch(
+            current,
+            [(i, p.events) for _, i, p in work],
+            reserve=pending,
+            before=[claim] if claim else [],
+        )
+        won = {int(row[0]) for row in answer[0]} if claim else set()
         work = _hot_first(work, current)
         with batch.batch_scope(current):
             for event, integration, parsed in work:
@@ -675,27 +689,42 @@ def _hot_first(
     return [item for key in (*hot, *cold) for item in groups[key]] + keyless
 
 
-def _claim_deliveries(claims: list[tuple[int, str, int]]) -> set[int]:
-    """Claim the (integration id, delivery id, event id) deliveries in one statement:
-    the ids of the events that won theirs; within the list the first event wins."""
+def _deliveries_claim(claims: list[tuple[int, str, int]]) -> tuple[str, list[Any]] | None:
+    """The statement claiming the (integration id, delivery id, event id) deliveries at
+    once; it returns the ids of the events that won theirs (within the list the first
+    event wins). None when there is nothing to claim."""
     first: dict[tuple[int, str], int] = {}
     for integration_id, delivery_id, event_id in claims:
         first.setdefault((integration_id, delivery_id[:200]), event_id)
     if not first:
+        return None
+    keys = list(first)
+    return (
+        _CLAIM_DELIVERIES_SQL,
+        [
+            timezone.now(),
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [first[k] for k in keys],
+        ],
+    )
+
+
+def _claim_deliveries(claims: list[tuple[int, str, int]]) -> set[int]:
+    """``_deliveries_claim`` run on its own: the ids of the events that won."""
+    claim = _deliveries_claim(claims)
+    if claim is None:
         return set()
-    now = timezone.now()
-    table = WebhookDelivery._meta.db_table
-    params: list[Any] = []
-    for (integration_id, delivery_id), event_id in first.items():
-        params += [integration_id, delivery_id, event_id, now]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (integration_id, delivery_id, event_id, created_at) "  # noqa: S608
-            f"VALUES {', '.join(['(%s, %s, %s, %s)'] * len(first))} "
-            "ON CONFLICT (integration_id, delivery_id) DO NOTHING RETURNING event_id",
-            params,
-        )
-        return {int(row[0]) for row in cursor.fetchall()}
+    return {int(row[0]) for row in execute_together([claim])[0]}
+
+
+_CLAIM_DELIVERIES_SQL = (
+    "INSERT INTO integrations_webhookdelivery (integration_id, delivery_id, event_id, "
+    "created_at) SELECT v.integration_id, v.delivery_id, v.event_id, %s::timestamptz "
+    "FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[]) AS v (integration_id, "
+    "delivery_id, event_id) ON CONFLICT (integration_id, delivery_id) DO NOTHING "
+    "RETURNING event_id"
+)
 
 
 _FINISH_SQL = (
