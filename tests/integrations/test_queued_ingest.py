@@ -686,3 +686,60 @@ def test_a_drain_stops_at_a_batch_that_was_not_full(
     assert len(claims) == 2
     assert Message.objects.filter(company=other_company).count() == 3
     assert webhook_service.webhooks_drain(batch_size=2) == 0  # nothing waits: one empty claim
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_conversation_another_writer_creates_mid_batch_makes_the_batch_retry_cleanly(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The batch prefetches, finds the conversation missing and writes it behind; another
+    writer (an inline request on its own connection) commits the same conversation
+    meanwhile. The written-behind INSERT then collides: the batch rolls back whole and
+    is tried again, which finds the other writer's conversation. One conversation, one
+    contact, one ticket, both messages, nothing half written."""
+    settings.WEBHOOK_INGEST = "queued"
+    company = Company.objects.create(name="Corrida", slug="corrida")
+    chatwoot = make_integration(company, "chatwoot")
+    client = Client()
+    for n in (1, 2):
+        body = chatwoot_message(message_id=900 + n, conversation_id=950, contact_id=950)
+        assert post_chatwoot(client, chatwoot, body).status_code == 200
+
+    real_prefetch = webhook_service.events_ingest_prefetch
+    raced: list[bool] = []
+
+    def prefetch_then_race(*args: Any, **kwargs: Any) -> Any:
+        answer = real_prefetch(*args, **kwargs)
+        if not raced:
+            raced.append(True)
+
+            def other_writer() -> None:
+                try:
+                    settings.WEBHOOK_INGEST = "inline"
+                    body = chatwoot_message(message_id=903, conversation_id=950, contact_id=950)
+                    assert post_chatwoot(Client(), chatwoot, body).status_code == 200
+                finally:
+                    connection.close()
+
+            thread = threading.Thread(target=other_writer)
+            thread.start()
+            thread.join(timeout=30)
+            settings.WEBHOOK_INGEST = "queued"
+        return answer
+
+    monkeypatch.setattr(webhook_service, "events_ingest_prefetch", prefetch_then_race)
+    with caplog.at_level("INFO", logger="integrations.services.webhooks"):
+        assert webhooks_process_pending(limit=10) == 2
+    assert raced == [True]
+    assert any("collided" in r.getMessage() for r in caplog.records)  # retried once
+    assert not any("one by one" in r.getMessage() for r in caplog.records)
+    assert Conversation.objects.filter(company=company).count() == 1
+    assert Contact.objects.filter(company=company).count() == 1
+    assert Ticket.objects.filter(company=company).count() == 1
+    assert sorted(
+        Message.objects.filter(company=company).values_list("external_id", flat=True)
+    ) == ["901", "902", "903"]
+    assert Ticket.objects.get(company=company).unread_count == 3
+    assert Counter(
+        WebhookEvent.objects.filter(company=company).values_list("status", flat=True)
+    ) == {"processed": 3}
