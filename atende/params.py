@@ -18,3 +18,10 @@ def id_param(raw: Any) -> int | None:
     if not text or len(text) > MAX_DIGITS or not (text.isascii() and text.isdigit()):
         return None
     return int(text)
+
+
+def id_list(raw: Any, limit: int) -> list[int]:
+    """The ids of a comma-separated parameter ("12,15"), at most ``limit``; anything
+    that is not an id is skipped."""
+    ids = (id_param(part) for part in str(raw or "").split(","))
+    return [n for n in ids if n is not None][:limit]

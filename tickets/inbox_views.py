@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from atende.params import id_param
+from atende.params import id_list, id_param
 from conversations import realtime
 from conversations.models import Message
 from integrations.models import Integration
@@ -180,9 +180,7 @@ def ticket_items(request: HttpRequest, number: int) -> HttpResponse:
         return id_param(raw) or 0
 
     items = _thread(ticket, after_message=_int("after_m"), after_event=_int("after_e"))
-    refresh_ids = [
-        n for n in (id_param(x) for x in request.GET.get("refresh", "").split(",")) if n
-    ][:50]
+    refresh_ids = id_list(request.GET.get("refresh"), 50)
     refreshed = selectors.ticket_messages(ticket).filter(id__in=refresh_ids)
     context = _page_context(request, ticket)
     return JsonResponse(

@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from atende.params import id_list, id_param
 from tenants.access import company_view
 from tenants.models import Role
 
@@ -77,12 +78,6 @@ def _form_error_text(form: ChatForm) -> str:
     return " ".join(str(e) for errors in form.errors.values() for e in errors)
 
 
-def _ids(raw: str, limit: int) -> list[int]:
-    """Message ids from a query parameter ("12,15"): ASCII digits that fit a bigint."""
-    parts = [p for p in raw.split(",") if p.isascii() and p.isdigit() and len(p) < 19]
-    return [int(p) for p in parts[:limit]]
-
-
 @company_view()
 def my_ticket(request: HttpRequest, number: int) -> HttpResponse:
     """The requester's page of a request. A POST writes in its chat: a plain form POST
@@ -143,8 +138,8 @@ def my_ticket_thread(request: HttpRequest, number: int) -> HttpResponse:
     ticket's state. Same selectors as the page."""
     company = request.company  # type: ignore[attr-defined]
     ticket = webform.requester_ticket(company, request.user, number)
-    after = (_ids(request.GET.get("after", ""), 1) or [0])[0]
-    refresh = set(_ids(request.GET.get("refresh", ""), 50))
+    after = id_param(request.GET.get("after")) or 0
+    refresh = set(id_list(request.GET.get("refresh"), 50))
     visible = webform.requester_messages(ticket)
     new = list(visible.filter(id__gt=after))
     refreshed = list(visible.filter(id__in=refresh - {m.pk for m in new})) if refresh else []

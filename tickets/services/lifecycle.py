@@ -25,7 +25,6 @@ from tickets.models import (
     Priority,
     Queue,
     Ticket,
-    TicketCounter,
     TicketEvent,
     TicketEventKind,
     TicketStatus,
@@ -46,17 +45,8 @@ def ticket_next_number(company_id: int) -> int:
     (starting after any number already in use) and increments it under the row lock, which
     PostgreSQL holds until commit, so concurrent openers queue instead of colliding.
     """
-    counter = TicketCounter._meta.db_table
-    tickets = Ticket._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {counter} (company_id, last_number) "  # noqa: S608 - table names only
-            "VALUES (%s, "
-            f"(SELECT COALESCE(MAX(number), 0) + 1 FROM {tickets} WHERE company_id = %s)) "
-            f"ON CONFLICT (company_id) DO UPDATE SET last_number = {counter}.last_number + 1 "
-            "RETURNING last_number",
-            [company_id, company_id],
-        )
+        cursor.execute(_NEXT_NUMBER_SQL, [company_id, company_id])
         row = cursor.fetchone()
     assert row is not None  # noqa: S101 - RETURNING always yields the row
     return int(row[0])
