@@ -8,24 +8,33 @@ export function connectLive({ company, onEvent = () => {}, onState = () => {}, l
   let attempt = 0;
   let closedByUs = false;
   let pingTimer = null;
+  let retryTimer = null;
 
   function open() {
+    // One socket at a time: coming back online while a retry is pending must not leave
+    // two sockets delivering every event twice.
+    clearTimeout(retryTimer);
+    if (socket && socket.readyState <= 1) return;
     onState(attempt === 0 ? "connecting" : "reconnecting");
     const seq = lastSeq();
     const query = seq != null ? `?since=${encodeURIComponent(seq)}` : "";
-    socket = new WebSocket(`${scheme}://${location.host}/ws/companies/${company}/${path}${query}`);
-    socket.addEventListener("open", () => {
+    const ws = new WebSocket(`${scheme}://${location.host}/ws/companies/${company}/${path}${query}`);
+    socket = ws;
+    ws.addEventListener("open", () => {
       attempt = 0;
       onState("connected");
       clearInterval(pingTimer);
       pingTimer = setInterval(() => socket.readyState === 1 && socket.send('{"type":"ping"}'), 25000);
     });
-    socket.addEventListener("message", (msg) => {
+    ws.addEventListener("message", (msg) => {
+      if (ws !== socket) return;
       let data;
       try { data = JSON.parse(msg.data); } catch { return; }
       onEvent(data);
     });
-    socket.addEventListener("close", (ev) => {
+    ws.addEventListener("close", (ev) => {
+      // A socket replaced meanwhile (closing when the network came back) says nothing.
+      if (ws !== socket) return;
       clearInterval(pingTimer);
       if (closedByUs) return;
       if (ev.code === 4401 || ev.code === 4404) { onState("offline"); return; }
@@ -33,14 +42,14 @@ export function connectLive({ company, onEvent = () => {}, onState = () => {}, l
       onState(navigator.onLine === false ? "offline" : "reconnecting");
       // Exponential backoff with jitter, capped at 15 s.
       const delay = Math.min(15000, 500 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2);
-      setTimeout(open, delay);
+      retryTimer = setTimeout(open, delay);
     });
   }
-  window.addEventListener("online", () => { if (socket && socket.readyState > 1) { attempt = 0; open(); } });
+  window.addEventListener("online", () => { if (socket && socket.readyState > 1 && !closedByUs) { attempt = 0; open(); } });
   open();
   return {
     send: (obj) => socket && socket.readyState === 1 && socket.send(JSON.stringify(obj)),
-    close: () => { closedByUs = true; socket && socket.close(); },
+    close: () => { closedByUs = true; clearTimeout(retryTimer); socket && socket.close(); },
     get socket() { return socket; },
   };
 }

@@ -111,3 +111,38 @@ def row(page: Any, name: str) -> Any:
 
 def count(page: Any, key: str) -> str:
     return page.locator(f'.tabs [data-count="{key}"]').inner_text()
+
+
+class SocketCutter:
+    """The page's websockets routed through Playwright so a test can cut them when it
+    wants, whatever the browser does with its own network emulation: going offline
+    (``context.set_offline``) races with closing a socket that is already open (the close
+    frame can be held back, and the page then believes it is connected for a minute).
+
+    ``cut()`` closes every routed socket at once and refuses new ones, ``restore()``
+    lets them through again; ``opened`` counts the connections that reached the server.
+    Call it before the page loads (only sockets opened after routing are routed)."""
+
+    def __init__(self, page: Any) -> None:
+        self.refusing = False
+        self.opened = 0
+        self._open: list[Any] = []
+        page.route_web_socket(lambda url: "/ws/" in url, self._route)
+
+    def _route(self, ws: Any) -> None:
+        if self.refusing:
+            ws.close()
+            return
+        server = ws.connect_to_server()
+        self.opened += 1
+        self._open.append((ws, server))
+
+    def cut(self) -> None:
+        self.refusing = True
+        for ws, server in self._open:
+            server.close()
+            ws.close()
+        self._open.clear()
+
+    def restore(self) -> None:
+        self.refusing = False

@@ -14,6 +14,7 @@ from tenants.models import Role
 from tests.browser.conftest import in_thread, wait_until
 from tests.browser.pages import (
     WEBHOOK_SECRET,
+    SocketCutter,
     connected,
     context_for,
     count,
@@ -169,13 +170,14 @@ def test_events_sent_while_the_websocket_was_cut_are_shown_after_it_comes_back(
 ) -> None:
     context = context_for(browser, live_app, shop["sales_agent"])
     page = context.new_page()
+    cutter = SocketCutter(page)
     page.goto(f"{live_app}/app/loja-azul/")
     connected(page)
 
-    # Cut: no network for the page, and its socket closed.
+    # Cut: no network for the page, and its socket closed (and refused until restored).
     context.set_offline(True)
-    page.evaluate("window.__atendeLive.socket.close()")
-    page.wait_for_selector('#live-status:not([data-state="connected"])')
+    cutter.cut()
+    page.wait_for_selector('#live-status[data-state="offline"]')
     shots(page, "offline")
 
     post_webhook(
@@ -197,8 +199,10 @@ def test_events_sent_while_the_websocket_was_cut_are_shown_after_it_comes_back(
     time.sleep(0.5)
     assert row(page, "Diana Offline").count() == 0
 
+    cutter.restore()
     context.set_offline(False)
     connected(page)
+    opened = cutter.opened
     row(page, "Diana Offline").wait_for(timeout=10000)
     row(page, "Eduardo Offline").wait_for(timeout=10000)
     page.wait_for_function(
@@ -207,4 +211,9 @@ def test_events_sent_while_the_websocket_was_cut_are_shown_after_it_comes_back(
     # Replayed events update the list but do not ring for old news.
     assert page.evaluate("window.__atendeSoundPlays") == 0
     shots(page, "caught-up")
+    # Coming back online while a retry was pending opened one socket, not two (the retry
+    # waits up to 4 s after the attempts made while cut).
+    page.wait_for_timeout(4500)
+    assert cutter.opened == opened
+    assert page.get_attribute("#live-status", "data-state") == "connected"
     context.close()

@@ -12,7 +12,7 @@ import pytest
 from conversations.services.outbound import message_send, note_add
 from tenants.models import Role
 from tests.browser.conftest import in_thread
-from tests.browser.pages import connected, context_for
+from tests.browser.pages import SocketCutter, connected, context_for
 from tests.conftest import make_member
 from tickets.models import Queue, Ticket
 from tickets.services import actions, webform
@@ -85,17 +85,19 @@ def test_a_reply_sent_while_the_socket_was_cut_shows_up_when_it_comes_back(
     ticket, agent = request_world["ticket"], request_world["agent"]
     context = context_for(browser, live_app, request_world["requester"])
     page = context.new_page()
+    cutter = SocketCutter(page)
     page.goto(f"{live_app}/app/loja-azul/my-tickets/{ticket.number}/")
     connected(page)
 
     context.set_offline(True)
-    page.evaluate("window.__atendeLive.socket.close()")
-    page.wait_for_selector('#live-status:not([data-state="connected"])')
+    cutter.cut()
+    page.wait_for_selector('#live-status[data-state="offline"]')
     in_thread(message_send, ticket=fresh(ticket), content="Resposta enquanto offline", actor=agent)
     time.sleep(0.5)
     assert page.locator(".wf-msg", has_text="Resposta enquanto offline").count() == 0
     shots(page, "offline")
 
+    cutter.restore()
     context.set_offline(False)
     connected(page)
     page.wait_for_selector('.wf-msg.wf-out >> text="Resposta enquanto offline"', timeout=10000)
