@@ -15,6 +15,7 @@ import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, models
@@ -253,23 +254,63 @@ def _unnest_insert(model: type[models.Model]) -> str:
     return f'INSERT INTO "{meta.db_table}" ({names}) SELECT * FROM unnest({arrays})'  # noqa: S608
 
 
+@dataclass(frozen=True)
+class Counter:
+    """How deferred rows take consecutive numbers at the flush (``WriteBehind.
+    insert_numbered``): the ``field`` attribute takes them per value of the ``by``
+    attribute (a ticket's number per company). ``sql``, a data-modifying statement run as
+    a CTE, takes two arrays, the keys and how many numbers each needs, adds those to the
+    keys' counters and returns ``(key, last number taken)`` per key."""
+
+    field: str
+    by: str
+    sql: str
+
+
+@functools.cache
+def _numbered_insert(model: type[models.Model], field: str, by: str, counter: str) -> str:
+    """INSERT of many rows of ``model`` whose ``field`` column is the ``counter`` CTE's
+    last number for the row's ``by`` value plus the row's offset (the last array)."""
+    _, fields = _insert_plan(model)
+    meta = model._meta
+    pk = meta.pk
+    assert pk is not None  # noqa: S101 - every model has one
+    columns_ = [(pk, pk.rel_db_type(connection))]
+    columns_ += [(f, f.db_type(connection)) for f in fields if f.attname != field]
+    names = [f'"{f.column}"' for f, _ in columns_]
+    arrays = [f"%s::{db_type}[]" for _, db_type in columns_]
+    aliases = [f"c{i}" for i in range(len(columns_))]
+    key = aliases[[f.attname for f, _ in columns_].index(by)]
+    numbered = meta.get_field(field)
+    return (
+        f'INSERT INTO "{meta.db_table}" ({", ".join(names)}, "{numbered.column}") '  # type: ignore[union-attr]  # noqa: S608
+        f"SELECT {', '.join(f'u.{a}' for a in aliases)}, {counter}.last + u.off "
+        f"FROM unnest({', '.join(arrays)}, %s::int[]) AS u ({', '.join(aliases)}, off) "
+        f"JOIN {counter} ON {counter}.key = u.{key}"
+    )
+
+
 class WriteBehind:
-    """Rows to INSERT and relative UPDATEs to run later, all in ONE statement (CTEs), in
-    the current transaction: what a batch of queued webhooks writes per message, sent
-    once per run of messages instead of once per message.
+    """Rows to INSERT and relative UPDATEs to run later, in ONE round trip, in the
+    current transaction: what a batch of queued webhooks writes per message, sent once
+    per run of messages instead of once per message.
 
     Transparent to every other statement: while anything is pending, the next statement
     sent on the connection (a read, a savepoint, an ORM update...) first flushes it, so
     nothing ever reads the database without the deferred rows. A deferred row gets its
-    primary key at once, from its table's sequence (ids reserved in blocks). The
-    updates handed to ``later`` must only touch rows that existed before the flush (the
-    sub-statements of one statement do not see each other's rows). A failed flush fails
-    the scope: its transaction must roll back (``write_behind`` raises at its end)."""
+    primary key at once, from its table's sequence (ids reserved in blocks); a numbered
+    row (``insert_numbered``) gets its number at the flush. A flush sends two statements
+    together: every INSERT (CTEs of one statement), then every update handed to
+    ``later`` (CTEs of a second one), which therefore sees the rows just inserted. The
+    sub-statements of one statement do not see each other's changes: two updates of one
+    flush must not touch the same row. A failed flush fails the scope: its transaction
+    must roll back (``write_behind`` raises at its end)."""
 
     def __init__(self) -> None:
         self.rows: dict[type[models.Model], list[list[Any]]] = {}
         self.ids: dict[type[models.Model], list[int]] = {}
         self.updates: dict[Callable[[list[Any]], list[tuple[str, list[Any]]]], list[Any]] = {}
+        self.numbered: dict[tuple[type[models.Model], Counter], list[tuple[Any, list[Any]]]] = {}
         self.flushing = False
         self.failed: BaseException | None = None
         self.statements = 0
@@ -292,6 +333,16 @@ class WriteBehind:
         self.ids.setdefault(model, []).extend(ids)
 
     def insert(self, instance: models.Model) -> None:
+        row = self._row(instance)  # first: taking ids may flush what is pending
+        self.rows.setdefault(type(instance), []).append(row)
+
+    def insert_numbered(self, instance: models.Model, counter: Counter) -> None:
+        """Defer ``instance`` like ``insert``; its ``counter.field`` is set at the flush,
+        which takes the numbers (and the counter's row lock) as late as possible."""
+        row = self._row(instance, skip=counter.field)
+        self.numbered.setdefault((type(instance), counter), []).append((instance, row))
+
+    def _row(self, instance: models.Model, skip: str = "") -> list[Any]:
         model = type(instance)
         pool = self.ids.get(model)
         if not pool:
@@ -300,47 +351,86 @@ class WriteBehind:
         instance.pk = pool.pop(0)
         _, fields = _insert_plan(model)
         params = [instance.pk]
-        params += [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-        self.rows.setdefault(model, []).append(params)
+        params += [
+            f.get_db_prep_save(f.pre_save(instance, True), connection)
+            for f in fields
+            if f.attname != skip
+        ]
         instance._state.adding = False
         instance._state.db = connection.alias
+        return params
 
     def later(self, builder: Callable[[list[Any]], list[tuple[str, list[Any]]]], item: Any) -> None:
         """Hand ``item`` to ``builder`` at the next flush; it turns all its items into
-        data-modifying statements ``(sql, params)`` (each run as a CTE of the flush)."""
+        data-modifying statements ``(sql, params)``, run as CTEs of the flush's second
+        statement (after its INSERTs)."""
         self.updates.setdefault(builder, []).append(item)
 
     @property
     def pending(self) -> bool:
-        return bool(self.rows or self.updates)
+        return bool(self.rows or self.updates or self.numbered)
 
     def flush(self) -> None:
         if not self.pending or self.flushing:
             return
-        parts: list[str] = []
+        inserts: list[str] = []
         params: list[Any] = []
-        for model, rows in self.rows.items():
+        numbered: list[list[tuple[Any, Any, int]]] = []  # per counter: (instance, key, offset)
+        for index, ((model, counter), entries) in enumerate(self.numbered.items()):
+            name = f"n{index}"
+            keys: dict[Any, int] = {}
+            placed: list[tuple[Any, Any, int]] = []
+            for instance, _ in entries:
+                key = getattr(instance, counter.by)
+                keys[key] = keys.get(key, 0) + 1
+                placed.append((instance, key, keys[key]))
+            ordered = sorted(keys)  # a stable lock order between workers
+            inserts.append(f"{name} (key, last) AS ({counter.sql})")
+            params += [ordered, [keys[k] for k in ordered]]
+            inserts.append(
+                f"i{index} AS ({_numbered_insert(model, counter.field, counter.by, name)})"
+            )
+            params.extend(list(column) for column in zip(*(row for _, row in entries), strict=True))
+            # A row's number is its key's last number minus the key's rows after it.
+            offsets = [(instance, key, position - keys[key]) for instance, key, position in placed]
+            params.append([offset for _, _, offset in offsets])
+            numbered.append(offsets)
+        for index, (model, rows) in enumerate(self.rows.items()):
             # One array per column (unnest): the statement's text does not depend on the
             # number of rows, so the driver parses it once (psycopg caches short queries).
-            parts.append(_unnest_insert(model))
+            inserts.append(f"w{index} AS ({_unnest_insert(model)})")
             params.extend(list(column) for column in zip(*rows, strict=True))
+        updates: list[str] = []
+        update_params: list[Any] = []
         for builder, items in self.updates.items():
             for sql, more in builder(items):
-                parts.append(sql)
-                params.extend(more)
+                updates.append(f"u{len(updates)} AS ({sql})")
+                update_params.extend(more)
+        counters = [f"SELECT {i}, key, last FROM n{i}" for i in range(len(numbered))]  # noqa: S608
+        statements: list[tuple[str, list[Any]]] = []
+        if inserts:
+            last = " UNION ALL ".join(counters) if counters else "SELECT 1"
+            statements.append((f"WITH {', '.join(inserts)} {last}", params))
+        if updates:
+            statements.append((f"WITH {', '.join(updates)} SELECT 1", update_params))
+        fields = [counter.field for _, counter in self.numbered]
         self.rows.clear()
         self.updates.clear()
-        ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts))
+        self.numbered.clear()
         self.flushing = True
         try:
-            with connection.cursor() as cursor:
-                cursor.execute(f"WITH {ctes} SELECT 1", params)
+            results = execute_together(statements)
             self.statements += 1
         except BaseException as exc:
             self.failed = exc
             raise
         finally:
             self.flushing = False
+        if numbered:
+            last_numbers = {(int(i), key): int(value) for i, key, value in results[0]}
+            for index, (placed, field) in enumerate(zip(numbered, fields, strict=True)):
+                for instance, key, offset in placed:
+                    setattr(instance, field, last_numbers[(index, key)] + offset)
 
     def _before(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         if self.pending and not self.flushing:

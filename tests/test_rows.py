@@ -179,3 +179,46 @@ def test_a_failed_write_behind_flush_fails_the_block_even_if_caught(company) -> 
         except IntegrityError:
             pass
     assert Message.objects.filter(external_id="dup").count() == 1
+
+
+def test_written_behind_tickets_are_numbered_at_the_flush_gap_free_per_company(
+    company, other_company
+) -> None:
+    """New tickets of a batch take their numbers in the flush that writes them: in order,
+    consecutive per company, after what the counter gave before (or, without a counter,
+    after the numbers in use); the flush's updates see the rows it just inserted."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from atende.rows import write_behind
+    from tickets.models import TicketCounter, TicketStatus
+    from tickets.services.lifecycle import _insert_numbered, ticket_next_number
+
+    carriers = [make_ticket(company, status=TicketStatus.RESOLVED) for _ in range(3)]
+    others = [make_ticket(other_company, status=TicketStatus.RESOLVED) for _ in range(2)]
+    assert ticket_next_number(company.pk) == 4  # the counter exists; 4 is taken
+    assert not TicketCounter.objects.filter(company=other_company).exists()
+    order = [carriers[0], others[0], carriers[1], others[1], carriers[2]]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        with write_behind() as pending:
+            assert pending is not None
+            new = []
+            for carrier in order:
+                ticket = Ticket(
+                    company_id=carrier.company_id,
+                    conversation=carrier.conversation,
+                    contact_id=carrier.contact_id,
+                    status=TicketStatus.PENDING,
+                )
+                _insert_numbered(ticket)
+                new.append(ticket)
+            pending.later(_bump, (new[0].pk, 2))
+            assert [t.number for t in new] == [0] * 5  # not numbered yet
+            sent = len(queries)
+        assert len(queries) == sent + 1  # numbers, rows and the update: one round trip
+    assert [t.number for t in new] == [5, 3, 6, 4, 7]
+    for ticket in new[1:]:
+        _same(Ticket.objects.get(pk=ticket.pk), ticket)
+    assert Ticket.objects.get(pk=new[0].pk).unread_count == 2  # the update saw the new row
+    assert TicketCounter.objects.get(company=company).last_number == 7
+    assert TicketCounter.objects.get(company=other_company).last_number == 4

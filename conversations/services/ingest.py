@@ -58,6 +58,7 @@ from integrations.base import (
 from integrations.models import Integration
 from tickets.models import Queue, Ticket, TicketEvent
 from tickets.services.lifecycle import (
+    default_queues_sql,
     ticket_apply_platform_status,
     ticket_for_inbound,
     ticket_for_reply,
@@ -215,9 +216,11 @@ def events_ingest_prefetch(
     target.absent = conversations - set(target.conversations)
     if target.absent:
         # New conversations: their contacts, and ids for the rows they may create (a
-        # contact, identity, conversation and ticket event each).
+        # contact, identity, conversation, ticket and ticket event each).
         new_rows = (
-            dict.fromkeys((Contact, ContactIdentity, Conversation, TicketEvent), len(target.absent))
+            dict.fromkeys(
+                (Contact, ContactIdentity, Conversation, Ticket, TicketEvent), len(target.absent)
+            )
             if reserve is not None
             else {}
         )
@@ -305,6 +308,11 @@ def _prefetch_contacts(
     statements: list[tuple[str, Sequence[Any]]] = []
     by_identity = sorted(identities)
     by_phone = sorted(phones)
+    # The default queues of the companies opening conversations: read here rather than at
+    # the first new ticket, where the read would flush the rows written behind until then.
+    companies = sorted({integration.company_id for integration, _ in items} - set(target.queues))
+    if companies:
+        statements.append((default_queues_sql(), [companies]))
     if identities or phones:
         target.by_identity = dict.fromkeys(by_identity)
         target.by_phone = dict.fromkeys(by_phone)
@@ -324,6 +332,11 @@ def _prefetch_contacts(
     if not statements:
         return
     results = execute_together(statements)
+    if companies:
+        target.queues.update(dict.fromkeys(companies))
+        for row in results.pop(0):
+            (queue,) = instances(row, (Queue,))
+            target.queues[queue.company_id] = queue  # type: ignore[union-attr]
     if identities or phones:
         for row in results.pop(0):
             kind, first, second = row[0], int(row[1]), str(row[2])

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from atende.rows import columns, fetch, insert
+from atende.rows import Counter, columns, fetch, insert, write_behind_active
 from conversations import batch, realtime
 from conversations.models import Conversation
 from integrations.base import ConversationChange, ConversationStatus
@@ -31,6 +31,7 @@ from tickets.models import (
 )
 
 __all__ = [
+    "default_queues_sql",
     "ticket_apply_platform_status",
     "ticket_for_inbound",
     "ticket_for_reply",
@@ -54,12 +55,18 @@ def ticket_next_number(company_id: int) -> int:
 
 def _insert_numbered(ticket: Ticket) -> None:
     """INSERT ``ticket`` with the company's next number (``ticket_next_number``'s
-    statement as a CTE): one round trip for both."""
+    statement as a CTE): one round trip for both. In a batch of queued webhooks the row is
+    written behind (atende.rows) and numbered at the flush, with the batch's other new
+    tickets: ``ticket.number`` is 0 until then (nothing reads it before the commit)."""
     if connection.vendor != "postgresql":
         ticket.number = ticket_next_number(ticket.company_id)
         insert(ticket)
         return
     ticket.number = 0  # replaced by the counter's value in the statement
+    pending = write_behind_active()
+    if pending is not None:
+        pending.insert_numbered(ticket, _TICKET_NUMBERS)
+        return
     number = insert(ticket, numbered=("number", _NEXT_NUMBER_SQL, [ticket.company_id] * 2))
     ticket.number = number
 
@@ -69,6 +76,25 @@ _NEXT_NUMBER_SQL = (
     "(SELECT COALESCE(MAX(number), 0) + 1 FROM tickets_ticket WHERE company_id = %s)) "
     "ON CONFLICT (company_id) DO UPDATE "
     "SET last_number = tickets_ticketcounter.last_number + 1 RETURNING last_number"
+)
+
+# ``_NEXT_NUMBER_SQL`` for many companies and counts at once (a flush of written-behind
+# tickets). A new counter starts after the numbers in use plus the count; an existing one
+# adds the count, which the conflict branch recovers as EXCLUDED's value minus the same
+# MAX (one snapshot: the same value).
+_TICKET_NUMBERS = Counter(
+    field="number",
+    by="company_id",
+    sql=(
+        "INSERT INTO tickets_ticketcounter AS c (company_id, last_number) "
+        "SELECT u.company_id, u.n + (SELECT COALESCE(MAX(t.number), 0) FROM tickets_ticket t "
+        "WHERE t.company_id = u.company_id) "
+        "FROM unnest(%s::bigint[], %s::int[]) AS u (company_id, n) "
+        "ON CONFLICT (company_id) DO UPDATE SET last_number = c.last_number "
+        "+ EXCLUDED.last_number - (SELECT COALESCE(MAX(t.number), 0) FROM tickets_ticket t "
+        "WHERE t.company_id = EXCLUDED.company_id) "
+        "RETURNING c.company_id, c.last_number"
+    ),
 )
 
 
@@ -87,6 +113,17 @@ def _default_queue_sql() -> str:
     return (
         f"SELECT {columns(Queue, 'q')} FROM tickets_queue q "  # noqa: S608 - model columns
         'WHERE q.company_id = %s AND q.is_default ORDER BY q."order", q.name LIMIT 1'
+    )
+
+
+@functools.cache
+def default_queues_sql() -> str:
+    """``_default_queue_sql`` for many companies (an array of ids): one row per company
+    that has a default queue (a batch of queued webhooks reads them with its prefetch)."""
+    return (
+        f"SELECT DISTINCT ON (q.company_id) {columns(Queue, 'q')} "  # noqa: S608 - model columns
+        "FROM tickets_queue q WHERE q.company_id = ANY(%s::bigint[]) AND q.is_default "
+        'ORDER BY q.company_id, q."order", q.name'
     )
 
 
