@@ -59,7 +59,7 @@ def run(
             # by the next drain, which is cheap when nothing waits).
             for _ in listener.notifies(timeout=idle_seconds, stop_after=1):
                 pass
-            for _ in listener.notifies(timeout=0.001):
+            for _ in listener.notifies(timeout=0):  # what is already here, without waiting
                 pass
         except Exception as exc:  # never die: what waits stays "received" meanwhile
             logger.exception("ingest worker: %s; retrying in 1 s", type(exc).__name__)

@@ -563,7 +563,11 @@ def _claim(
         return list(pending.order_by("pk").select_for_update(skip_locked=True)[:limit])
     params: list[Any] = [p for p in (before, only) if p is not None]
     sql = _claim_sql(before is not None, only is not None)
-    return [row[0] for row in fetch_all(sql, [*params, limit], WebhookEvent)]  # type: ignore[misc]
+    connection.ensure_connection()
+    # Pipeline mode: the transaction's BEGIN goes out with the claim, one round trip.
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        rows = fetch_all(sql, [*params, limit], WebhookEvent)
+    return [row[0] for row in rows]  # type: ignore[misc]
 
 
 def webhooks_drain(
