@@ -447,10 +447,10 @@ def write_behind_active() -> WriteBehind | None:
 
 @contextmanager
 def write_behind() -> Iterator[WriteBehind | None]:
-    """Collect ``insert(..., defer=True)`` rows and ``later`` updates in this block and
-    write them in one statement before any other statement and at the end of the block
-    (call inside a transaction). PostgreSQL only: elsewhere yields None and ``defer`` is
-    ignored."""
+    """Collect ``insert(..., defer=True)`` rows, numbered rows and ``later`` updates in
+    this block and write them in one round trip before any other statement and at the
+    end of the block (call inside a transaction). PostgreSQL only: elsewhere yields None
+    and ``defer`` is ignored."""
     if connection.vendor != "postgresql":
         yield None
         return
