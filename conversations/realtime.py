@@ -58,6 +58,11 @@ def user_group(company_id: int, user_id: int) -> str:
     return f"company.{company_id}.user.{user_id}"
 
 
+def access_group(company_id: int, user_id: int) -> str:
+    """Every live socket of a member joins it: ``access_changed`` closes them."""
+    return f"company.{company_id}.access.{user_id}"
+
+
 def ticket_group(company_id: int, ticket_id: int) -> str:
     return f"company.{company_id}.ticket.{ticket_id}"
 
@@ -192,6 +197,30 @@ def _removed(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- sending ---------------------------------------------------------------------------
+
+
+ACCESS_CHANGED_CLOSE_CODE = 4000
+
+
+def access_changed(company_id: int, user_ids: Iterable[int]) -> None:
+    """After commit, close the live sockets these members of the company have open (any
+    page: inbox, ticket, "My tickets"), with ``ACCESS_CHANGED_CLOSE_CODE``: the browser
+    connects again at once and is checked and subscribed anew, so a deactivated member
+    is refused and a member taken out of a queue stops hearing it (what was missed meanwhile
+    comes with the replay). Enforced by the server: a client that ignored it is closed."""
+    groups = [access_group(company_id, user_id) for user_id in sorted(set(user_ids))]
+    if not groups:
+        return
+    batch = [(group, {"type": "access.changed"}) for group in groups]
+
+    def send() -> None:
+        try:
+            if not _publish_pipelined(batch):
+                _group_send_all(batch)
+        except Exception:
+            logger.warning("realtime: closing the sockets of changed members failed", exc_info=True)
+
+    transaction.on_commit(send)
 
 
 def send_now(groups: list[str], payload: dict[str, Any]) -> None:

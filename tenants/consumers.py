@@ -34,6 +34,12 @@ class CompanyConsumer(AsyncJsonWebsocketConsumer):
             return
         self.groups_joined = []
         await self.accept(subprotocol=self.scope.get("jwt_subprotocol"))
+        from conversations import realtime
+
+        # Any socket of the member: closed when their access changes (realtime.access_changed).
+        group = realtime.access_group(self.membership.company_id, self.membership.user_id)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.append(group)
         await self.on_authenticated()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -69,8 +75,40 @@ class CompanyConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
+            await self.recheck_access()
+
+    async def recheck_access(self) -> bool:
+        """On each ping (~25 s): is the member still what this socket was subscribed for?
+        If not, close it like ``access_changed`` does. Catches what no service announced
+        (a change made in the Django admin's forms, a user deactivated). True when open."""
+        if await database_sync_to_async(self._access_unchanged)():
+            return True
+        from conversations import realtime
+
+        await self.close(code=realtime.ACCESS_CHANGED_CLOSE_CODE)
+        return False
+
+    def _access_unchanged(self) -> bool:
+        user = type(self.membership.user).objects.filter(pk=self.membership.user_id).first()
+        try:
+            current = resolve_membership(user, self.membership.company.slug)
+        except (Http404, CompanyLocked):
+            return False
+        return current.role == self.membership.role and self.same_groups(current)
+
+    def same_groups(self, membership: Membership) -> bool:
+        """Whether ``membership`` (as stored now) would join the groups this socket
+        joined. Overridden by the inbox consumer (queues)."""
+        return True
 
     async def event_forward(self, event: dict) -> None:
         """Group messages of type ``event.forward`` carry the browser's JSON, encoded once
         by the publisher (``text``)."""
         await self.send(text_data=event["text"])
+
+    async def access_changed(self, event: dict) -> None:
+        """The member's role, activity or queues changed: close; the browser connects
+        again and is checked and subscribed anew."""
+        from conversations import realtime
+
+        await self.close(code=realtime.ACCESS_CHANGED_CLOSE_CODE)

@@ -88,11 +88,18 @@ def member_update(
     if new_role not in Role.values:
         raise ValidationError({"role": _("Unknown role.")})
     _ensure_an_admin_remains(membership, new_role=new_role, active=new_active)
+    changed = (new_role, new_active) != (membership.role, membership.is_active)
     membership.role = new_role
     membership.is_active = new_active
     if max_open_tickets is not None:
         membership.max_open_tickets = max_open_tickets
     membership.save(update_fields=["role", "is_active", "max_open_tickets"])
+    if changed:
+        from conversations import realtime
+
+        # Their open sockets were subscribed for the old role: checked again (a
+        # deactivated member is refused).
+        realtime.access_changed(membership.company_id, [membership.user_id])
     return membership
 
 

@@ -106,6 +106,9 @@ class InboxConsumer(CompanyConsumer):
                     await self.send_json(payload)
         await database_sync_to_async(_presence)("presence_connect", membership, self.channel_name)
 
+    def same_groups(self, membership: Any) -> bool:
+        return set(realtime.member_groups(membership)) == self.base_groups
+
     def _snapshot(self) -> tuple[int, dict[str, Any]]:
         return realtime.current_seq(self.membership.company_id), realtime.member_counts(
             self.membership
@@ -135,9 +138,10 @@ class InboxConsumer(CompanyConsumer):
         kind = content.get("type")
         if kind == "ping":
             await self.send_json({"type": "pong"})
-            await database_sync_to_async(_presence)(
-                "presence_heartbeat", self.membership, self.channel_name
-            )
+            if await self.recheck_access():
+                await database_sync_to_async(_presence)(
+                    "presence_heartbeat", self.membership, self.channel_name
+                )
         elif kind == "subscribe":
             await self._subscribe(content.get("ticket"))
         elif kind == "unsubscribe":
@@ -229,6 +233,7 @@ class RequesterConsumer(CompanyConsumer):
         kind = content.get("type")
         if kind == "ping":
             await self.send_json({"type": "pong"})
+            await self.recheck_access()
         elif kind == "follow":
             await self._follow(content.get("ticket"))
         elif kind == "unfollow":

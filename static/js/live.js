@@ -38,6 +38,9 @@ export function connectLive({ company, onEvent = () => {}, onState = () => {}, l
       clearInterval(pingTimer);
       if (closedByUs) return;
       if (ev.code === 4401 || ev.code === 4404) { onState("offline"); return; }
+      // 4000: the member's access changed (role, queues, deactivation): connect again
+      // at once, to be checked and subscribed anew.
+      if (ev.code === 4000) { attempt = 0; onState("reconnecting"); open(); return; }
       attempt += 1;
       onState(navigator.onLine === false ? "offline" : "reconnecting");
       // Exponential backoff with jitter, capped at 15 s.

@@ -217,3 +217,30 @@ def test_events_sent_while_the_websocket_was_cut_are_shown_after_it_comes_back(
     assert cutter.opened == opened
     assert page.get_attribute("#live-status", "data-state") == "connected"
     context.close()
+
+
+def test_the_page_connects_again_by_itself_when_the_agents_queues_change(
+    live_app: str, browser: Any, shop: dict, shots: Any
+) -> None:
+    """The server closes the agent's socket when their queues change (the websocket
+    tests prove what it hears after); the page connects again at once, without reload."""
+    from tickets.services.queues import queue_update
+
+    context = context_for(browser, live_app, shop["sales_agent"])
+    page = context.new_page()
+    cutter = SocketCutter(page)
+    page.goto(f"{live_app}/app/loja-azul/")
+    connected(page)
+    page.evaluate("window.__noReload = true")
+    opened = cutter.opened
+
+    in_thread(queue_update, queue=shop["sales"], actor=None, member_ids=[])
+    for _ in range(100):  # Playwright routes sockets only while it has the thread
+        if cutter.opened > opened:
+            break
+        page.wait_for_timeout(100)
+    assert cutter.opened == opened + 1  # connected again, by itself, once
+    connected(page)
+    assert page.evaluate("window.__noReload") is True
+    shots(page, "reconnected")
+    context.close()

@@ -362,3 +362,86 @@ async def test_the_publisher_thread_sends_a_burst_in_commit_order_with_one_audie
     assert seqs == list(range(seqs[0], 10)) and seqs[0] <= 6
     for ws in (boss, sales, support):
         await ws.disconnect()
+
+
+async def test_a_member_taken_out_of_a_queue_is_closed_and_then_no_longer_hears_it(
+    company,
+) -> None:
+    """Subscriptions are made at connect time: a change of queues closes the member's
+    sockets (and only theirs), the browser connects again, subscribed anew."""
+    from tickets.services.queues import queue_update
+
+    world = await setup_two_queues(company)
+    sales, _ = await connect(world["sales_agent"])
+    support, _ = await connect(world["support_agent"])
+    await publish(world["ticket"])  # heard while in the queue
+    assert (await sales.receive_json_from(timeout=5))["ticket"]["id"] == world["ticket"].pk
+
+    await sync_to_async(queue_update)(queue=world["sales"], actor=None, member_ids=[])
+    assert await sales.receive_output(timeout=5) == {
+        "type": "websocket.close",
+        "code": realtime.ACCESS_CHANGED_CLOSE_CODE,
+    }
+    assert await support.receive_nothing(timeout=0.3)  # not theirs
+    again, _ = await connect(world["sales_agent"], since=1)
+    await publish(world["ticket"])
+    assert await again.receive_nothing(timeout=0.5)
+    await again.disconnect()
+    await support.disconnect()
+
+
+async def test_a_deactivated_member_is_closed_and_refused_but_not_in_their_other_company(
+    company, other_company
+) -> None:
+    from tenants.models import Membership
+    from tenants.services import member_update
+
+    world = await setup_two_queues(company)
+    agent = world["sales_agent"]
+    await sync_to_async(Membership.objects.create)(
+        company=other_company, user=agent, role=Role.AGENT
+    )
+    here, _ = await connect(agent)
+    elsewhere, _ = await connect(agent, slug=other_company.slug)
+    admin = await sync_to_async(make_member)(company, "chefe@azul.test", Role.ADMIN)
+    membership = await sync_to_async(Membership.objects.get)(company=company, user=agent)
+
+    await sync_to_async(member_update)(membership=membership, actor=admin, is_active=False)
+    assert await here.receive_output(timeout=5) == {
+        "type": "websocket.close",
+        "code": realtime.ACCESS_CHANGED_CLOSE_CODE,
+    }
+    assert await elsewhere.receive_nothing(timeout=0.3)  # another company's membership
+    refused = WebsocketCommunicator(
+        application, f"/ws/companies/{company.slug}/?token={jwt_for(agent)}"
+    )
+    connected, code = await refused.connect(timeout=5)
+    assert not connected and code == 4404
+    await publish(world["ticket"])
+    assert await elsewhere.receive_nothing(timeout=0.3)
+    await elsewhere.disconnect()
+
+
+async def test_a_change_no_service_announced_closes_the_socket_at_the_next_ping(
+    company,
+) -> None:
+    """A change made around the services (the Django admin's forms, the ORM) is caught at
+    the member's next ping (every ~25 s): the socket is closed like by the services."""
+    world = await setup_two_queues(company)
+    sales, _ = await connect(world["sales_agent"])
+    support, _ = await connect(world["support_agent"])
+    await sales.send_json_to({"type": "ping"})
+    assert await sales.receive_json_from(timeout=5) == {"type": "pong"}
+    assert await sales.receive_nothing(timeout=0.3)  # nothing changed: stays open
+
+    await sync_to_async(world["sales"].members.remove)(world["sales_agent"])
+    await sales.send_json_to({"type": "ping"})
+    assert await sales.receive_json_from(timeout=5) == {"type": "pong"}
+    assert await sales.receive_output(timeout=5) == {
+        "type": "websocket.close",
+        "code": realtime.ACCESS_CHANGED_CLOSE_CODE,
+    }
+    await support.send_json_to({"type": "ping"})
+    assert await support.receive_json_from(timeout=5) == {"type": "pong"}
+    assert await support.receive_nothing(timeout=0.3)
+    await support.disconnect()

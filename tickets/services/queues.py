@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from conversations import realtime
 from tenants.models import Company, Membership
 
 from ..models import DistributionRule, Queue
@@ -57,7 +58,10 @@ def _set_members(queue: Queue, user_ids: Iterable[int]) -> None:
     )
     if ids - valid:
         raise ValidationError({"members": _("Members must belong to the company.")})
+    before = set(queue.members.values_list("id", flat=True)) if queue.pk else set()
     queue.members.set(valid)
+    # Those who joined or left hear the queue from their next connection: now.
+    realtime.access_changed(queue.company_id, before ^ valid)
 
 
 @transaction.atomic
@@ -99,7 +103,9 @@ def queue_update(
 @transaction.atomic
 def queue_delete(*, queue: Queue, actor: Any) -> None:
     """Tickets of the queue keep existing without a queue (supervisors triage them)."""
+    members = list(queue.members.values_list("id", flat=True))
     Queue.objects.filter(pk=queue.pk, company_id=queue.company_id).delete()
+    realtime.access_changed(queue.company_id, members)
 
 
 def company_set_hours(
