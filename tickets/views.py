@@ -17,8 +17,9 @@ from atende.params import id_list, id_param
 from tenants.access import company_view
 from tenants.models import Role
 
+from .consumers import MAX_TICKET_SUBSCRIPTIONS
 from .forms import ChatForm, HoursForm, QueueForm, QuickReplyForm, WebTicketForm
-from .models import Queue
+from .models import Queue, TicketStatus
 from .services import queues as queue_services
 from .services import quick_replies, webform
 
@@ -65,9 +66,20 @@ def web_new(request: HttpRequest) -> HttpResponse:
 
 @company_view()
 def my_tickets(request: HttpRequest) -> HttpResponse:
+    """The requester's tickets. Live: the page follows the open ones on the requester
+    socket and, when one changes, fetches its rows again as JSON (``rows``: the table's
+    rows rendered by the server, ``follow``: the numbers to follow)."""
     company = request.company  # type: ignore[attr-defined]
-    tickets = webform.requester_tickets(company, request.user)[:200]
-    return render(request, "tickets/my_tickets.html", {"tickets": tickets})
+    tickets = list(webform.requester_tickets(company, request.user)[:200])
+    # The open ones are followed, newest first, within the socket's cap.
+    follow = [t.number for t in tickets if t.status != TicketStatus.CLOSED][
+        :MAX_TICKET_SUBSCRIPTIONS
+    ]
+    context = {"tickets": tickets, "follow": follow, "company": company}
+    if _wants_json(request):
+        rows = render_to_string("tickets/_my_ticket_rows.html", context, request=request)
+        return JsonResponse({"rows": rows, "follow": follow})
+    return render(request, "tickets/my_tickets.html", context)
 
 
 def _wants_json(request: HttpRequest) -> bool:

@@ -103,3 +103,26 @@ def test_a_reply_sent_while_the_socket_was_cut_shows_up_when_it_comes_back(
     page.wait_for_selector('.wf-msg.wf-out >> text="Resposta enquanto offline"', timeout=10000)
     shots(page, "caught-up")
     context.close()
+
+
+def test_the_list_of_my_tickets_follows_their_status_without_reload(
+    live_app: str, browser: Any, request_world: dict, shots: Any
+) -> None:
+    ticket, agent = request_world["ticket"], request_world["agent"]
+    context = context_for(browser, live_app, request_world["requester"])
+    page = context.new_page()
+    page.goto(f"{live_app}/app/loja-azul/my-tickets/")
+    connected(page)
+    page.evaluate("window.__noReload = true")
+    status = f'tr[data-ticket="{ticket.number}"] [data-status]'
+    assert page.get_attribute(status, "data-status") == "pending"
+
+    in_thread(actions.ticket_accept, ticket=fresh(ticket), actor=agent)
+    page.wait_for_selector(f'tr[data-ticket="{ticket.number}"] [data-status="open"]', timeout=10000)
+    in_thread(actions.ticket_resolve, ticket=fresh(ticket), actor=agent)
+    page.wait_for_selector(
+        f'tr[data-ticket="{ticket.number}"] [data-status="resolved"]', timeout=10000
+    )
+    assert page.evaluate("window.__noReload") is True
+    shots(page, "list-live")
+    context.close()

@@ -178,3 +178,33 @@ def test_writing_on_a_request_closed_for_good_answers_with_the_follow_up_to_foll
     assert data["follow"] == [request_of.number, follow_up.number]
     assert data["status"] == "resolved"  # the page's own request
     assert "Voltou a falhar" in data["messages"][-1]["html"]
+
+
+def test_the_list_follows_its_open_tickets_and_gives_its_rows_as_json(
+    company, agent, request_of, client_for
+) -> None:
+    """The "My tickets" list is live: it follows the open tickets and fetches its rows
+    (rendered by the server) again when one changes."""
+    web = client_for(agent)
+    page = web.get(f"{APP}/my-tickets/").content.decode()
+    assert f'data-follow="{request_of.number}"' in page
+    assert "js/my_tickets.js" in page and 'id="live-status"' in page
+    support_agent = Ticket.objects.get(pk=request_of.pk).queue.members.get()
+    actions.ticket_accept(ticket=Ticket.objects.get(pk=request_of.pk), actor=support_agent)
+    data = web.get(f"{APP}/my-tickets/", **JSON).json()
+    assert data["follow"] == [request_of.number]
+    assert f'data-ticket="{request_of.number}"' in data["rows"]
+    assert 'data-status="open"' in data["rows"]
+    Ticket.objects.filter(pk=request_of.pk).update(status="closed")  # (the closing job)
+    data = web.get(f"{APP}/my-tickets/", **JSON).json()
+    assert data["follow"] == []  # closed for good: nothing more to hear
+    assert 'data-status="closed"' in data["rows"]
+
+
+def test_nobody_else_gets_anothers_list_rows(
+    company, agent, request_of, outsider, client_for
+) -> None:
+    colleague = make_member(company, "paula@azul.test", Role.AGENT)
+    data = client_for(colleague).get(f"{APP}/my-tickets/", **JSON).json()
+    assert data["follow"] == [] and "data-ticket" not in data["rows"]
+    assert client_for(outsider).get(f"{APP}/my-tickets/", **JSON).status_code == 404
