@@ -375,7 +375,8 @@ class WriteBehind:
             return
         inserts: list[str] = []
         params: list[Any] = []
-        numbered: list[list[tuple[Any, Any, int]]] = []  # per counter: (instance, key, offset)
+        # per counter: the field it sets and each row's (instance, key, offset)
+        numbered: list[tuple[str, list[tuple[Any, Any, int]]]] = []
         for index, ((model, counter), entries) in enumerate(self.numbered.items()):
             name = f"n{index}"
             keys: dict[Any, int] = {}
@@ -394,7 +395,7 @@ class WriteBehind:
             # A row's number is its key's last number minus the key's rows after it.
             offsets = [(instance, key, position - keys[key]) for instance, key, position in placed]
             params.append([offset for _, _, offset in offsets])
-            numbered.append(offsets)
+            numbered.append((counter.field, offsets))
         for index, (model, rows) in enumerate(self.rows.items()):
             # One array per column (unnest): the statement's text does not depend on the
             # number of rows, so the driver parses it once (psycopg caches short queries).
@@ -413,7 +414,6 @@ class WriteBehind:
             statements.append((f"WITH {', '.join(inserts)} {last}", params))
         if updates:
             statements.append((f"WITH {', '.join(updates)} SELECT 1", update_params))
-        fields = [counter.field for _, counter in self.numbered]
         self.rows.clear()
         self.updates.clear()
         self.numbered.clear()
@@ -428,7 +428,7 @@ class WriteBehind:
             self.flushing = False
         if numbered:
             last_numbers = {(int(i), key): int(value) for i, key, value in results[0]}
-            for index, (placed, field) in enumerate(zip(numbered, fields, strict=True)):
+            for index, (field, placed) in enumerate(numbered):
                 for instance, key, offset in placed:
                     setattr(instance, field, last_numbers[(index, key)] + offset)
 

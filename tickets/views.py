@@ -17,9 +17,8 @@ from atende.params import id_list, id_param
 from tenants.access import company_view
 from tenants.models import Role
 
-from .consumers import MAX_TICKET_SUBSCRIPTIONS
 from .forms import ChatForm, HoursForm, QueueForm, QuickReplyForm, WebTicketForm
-from .models import Queue, TicketStatus
+from .models import Queue
 from .services import queues as queue_services
 from .services import quick_replies, webform
 
@@ -71,10 +70,7 @@ def my_tickets(request: HttpRequest) -> HttpResponse:
     rows rendered by the server, ``follow``: the numbers to follow)."""
     company = request.company  # type: ignore[attr-defined]
     tickets = list(webform.requester_tickets(company, request.user)[:200])
-    # The open ones are followed, newest first, within the socket's cap.
-    follow = [t.number for t in tickets if t.status != TicketStatus.CLOSED][
-        :MAX_TICKET_SUBSCRIPTIONS
-    ]
+    follow = webform.requester_list_numbers(tickets)
     context = {"tickets": tickets, "follow": follow, "company": company}
     if _wants_json(request):
         rows = render_to_string("tickets/_my_ticket_rows.html", context, request=request)

@@ -1,5 +1,6 @@
 // Pieces shared by the inbox and the ticket page: seq bookkeeping, the notification
 // sound (mute remembered per user), the connection indicator, relative times, CSRF.
+import { connectLive } from "./live.js";
 
 export function createLiveState(initialSeq) {
   const seen = new Set();
@@ -94,4 +95,15 @@ export function formatTimes(scope) {
     }
     el.title = at.toLocaleString();
   }
+}
+
+// The requester's socket (/ws/companies/<slug>/requester/) of the "My tickets" pages,
+// with the page's connection indicator.
+export function connectRequester(onEvent) {
+  return connectLive({
+    company: document.body.dataset.company,
+    path: "requester/",
+    onState: setupStatus(document.getElementById("live-status")),
+    onEvent,
+  });
 }

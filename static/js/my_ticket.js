@@ -3,8 +3,7 @@
 // arrives and after every (re)connection; the chat form posts without reload (the plain
 // form POST still works without JavaScript). Labels come from the template (data-*), so
 // they are translated by Django.
-import { connectLive } from "./live.js";
-import { postForm, setupStatus } from "./live-common.js";
+import { connectRequester, postForm } from "./live-common.js";
 
 const page = document.getElementById("my-ticket");
 const thread = page.querySelector("[data-thread]");
@@ -92,30 +91,25 @@ function follow(n) {
   live.send({ type: "follow", ticket: n });
 }
 
-const live = connectLive({
-  company: document.body.dataset.company,
-  path: "requester/",
-  onState: setupStatus(document.getElementById("live-status")),
-  onEvent: (event) => {
-    if (event.type === "hello") {
-      // A new connection follows nothing yet: follow again; each "following" answer
-      // fetches what was missed meanwhile (there is no replay on this socket).
-      const numbers = new Set([number, ...followed, ...String(page.dataset.follow || "").split(",").filter(Boolean).map(Number)]);
-      followed.clear();
-      for (const n of numbers) follow(n);
-      return;
-    }
-    if (event.type === "following") { schedule(); return; }
-    if (event.type === "requester.message") {
-      if (event.event !== "message.created" && event.message) toRefresh.add(event.message.id);
-      schedule();
-      return;
-    }
-    if (event.type === "requester.ticket") {
-      // The label is the server's (translated); the fetch brings it with the facts.
-      schedule();
-    }
-  },
+const live = connectRequester((event) => {
+  if (event.type === "hello") {
+    // A new connection follows nothing yet: follow again; each "following" answer
+    // fetches what was missed meanwhile (there is no replay on this socket).
+    const numbers = new Set([number, ...followed, ...String(page.dataset.follow || "").split(",").filter(Boolean).map(Number)]);
+    followed.clear();
+    for (const n of numbers) follow(n);
+    return;
+  }
+  if (event.type === "following") { schedule(); return; }
+  if (event.type === "requester.message") {
+    if (event.event !== "message.created" && event.message) toRefresh.add(event.message.id);
+    schedule();
+    return;
+  }
+  if (event.type === "requester.ticket") {
+    // The label is the server's (translated); the fetch brings it with the facts.
+    schedule();
+  }
 });
 window.__atendeLive = live;
 

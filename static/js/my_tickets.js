@@ -2,8 +2,7 @@
 // socket (/ws/companies/<slug>/requester/) and, when one of them changes (status, sector,
 // attendant, a message), fetches the rows again, rendered by the server (the same JSON
 // after every (re)connection, so what changed meanwhile shows too).
-import { connectLive } from "./live.js";
-import { setupStatus } from "./live-common.js";
+import { connectRequester } from "./live-common.js";
 
 const table = document.getElementById("my-tickets");
 const rows = table.querySelector("[data-rows]");
@@ -32,17 +31,12 @@ function schedule() {
   timer = setTimeout(refresh, 150);
 }
 
-const live = connectLive({
-  company: document.body.dataset.company,
-  path: "requester/",
-  onState: setupStatus(document.getElementById("live-status")),
-  onEvent: (event) => {
-    if (event.type === "hello") {
-      for (const n of follow) live.send({ type: "follow", ticket: n });
-      schedule();
-      return;
-    }
-    if (event.type === "requester.ticket" || event.type === "requester.message") schedule();
-  },
+const live = connectRequester((event) => {
+  if (event.type === "hello") {
+    for (const n of follow) live.send({ type: "follow", ticket: n });
+    schedule();
+    return;
+  }
+  if (event.type === "requester.ticket" || event.type === "requester.message") schedule();
 });
 window.__atendeLive = live;

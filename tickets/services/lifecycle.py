@@ -109,17 +109,10 @@ def _active_ticket_sql() -> str:
 
 
 @functools.cache
-def _default_queue_sql() -> str:
-    return (
-        f"SELECT {columns(Queue, 'q')} FROM tickets_queue q "  # noqa: S608 - model columns
-        'WHERE q.company_id = %s AND q.is_default ORDER BY q."order", q.name LIMIT 1'
-    )
-
-
-@functools.cache
 def default_queues_sql() -> str:
-    """``_default_queue_sql`` for many companies (an array of ids): one row per company
-    that has a default queue (a batch of queued webhooks reads them with its prefetch)."""
+    """The default queue of each company of an array of ids (one row per company that has
+    one): read for one company when a ticket opens, or for a batch of queued webhooks
+    with its prefetch."""
     return (
         f"SELECT DISTINCT ON (q.company_id) {columns(Queue, 'q')} "  # noqa: S608 - model columns
         "FROM tickets_queue q WHERE q.company_id = ANY(%s::bigint[]) AND q.is_default "
@@ -211,7 +204,7 @@ def ticket_for_inbound(*, conversation: Conversation, at: datetime) -> tuple[Tic
         return latest, False, True
 
     queue = batch.default_queue(
-        company.pk, lambda: fetch(_default_queue_sql(), [company.pk], Queue)
+        company.pk, lambda: fetch(default_queues_sql(), [[company.pk]], Queue)
     )
     now = timezone.now()
     ticket = Ticket(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -319,6 +320,15 @@ def requester_thread_numbers(company: Company, user: Any, ticket: Ticket) -> lis
     the page (``requester_messages``), so the page follows all of them live."""
     tickets = requester_tickets(company, user).filter(conversation_id=ticket.conversation_id)
     return sorted(tickets.values_list("number", flat=True))
+
+
+def requester_list_numbers(tickets: Sequence[Ticket]) -> list[int]:
+    """The numbers the "My tickets" list follows live: its tickets not closed for good,
+    in the list's order (newest first), within the requester socket's cap."""
+    from tickets.consumers import MAX_TICKET_SUBSCRIPTIONS
+
+    open_ = [t.number for t in tickets if t.status != TicketStatus.CLOSED]
+    return open_[:MAX_TICKET_SUBSCRIPTIONS]
 
 
 def requester_messages(ticket: Ticket) -> Any:
