@@ -12,13 +12,147 @@ profile of ``bench/ingest.py`` shows it matters; everything else stays ORM.
 from __future__ import annotations
 
 import functools
+import itertools
+import re
+import weakref
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, models
+
+try:
+    from psycopg.pq import TransactionStatus
+
+    IDLE = TransactionStatus.IDLE
+except ImportError:  # SQLite-only installs
+    IDLE = None  # type: ignore[assignment]
+
+
+# --- prepared statements ------------------------------------------------------------------
+#
+# Planning, not executing, is most of what PostgreSQL spends on this path's statements: the
+# publisher's ticket row (six joins) plans in ~0.5 ms and runs in ~0.04 ms (EXPLAIN
+# ANALYZE, warm connection), and Django's client-side binding sends every statement as new
+# text, parsed and planned anew. This module's statements have texts that do not depend on
+# how many rows they carry (one array per column), so on PostgreSQL each is PREPAREd once
+# per connection (SQL-level, in the same request as its first EXECUTE) and then sent as
+# ``EXECUTE name(<literals>)``: still client-side binding, still several statements in
+# one request, but planned once (``plan_cache_mode=force_generic_plan``, atende/settings.py).
+# psycopg's own protocol-level preparing was measured too: twice this client CPU (one
+# send per message in pipeline mode). ``DB_PREPARED_STATEMENTS=0`` turns this off (a
+# transaction-pooling PgBouncer older than 1.21 cannot keep prepared statements).
+
+
+class _Result:
+    """One statement's rows (empty when it returned none) and row count."""
+
+    __slots__ = ("rowcount", "rows")
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self.rows, self.rowcount = rows, rowcount
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+
+# Per connection (the driver's object, so a new or pooled one starts empty): statement
+# text -> the name it was prepared under.
+_PREPARED: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+_NAMES = itertools.count(1)
+MAX_PREPARED = 200  # statements per connection
+
+
+def prepared() -> bool:
+    """Whether this module's statements are prepared on the current connection."""
+    return connection.vendor == "postgresql" and bool(
+        getattr(settings, "DB_PREPARED_STATEMENTS", True)
+    )
+
+
+def prepared_name(sql: str) -> str | None:
+    """The name ``sql`` runs under on the current connection (``EXECUTE <name>(...)`` in
+    the query log), None while it is not prepared there."""
+    raw = connection.connection
+    return _PREPARED.get(raw, {}).get(sql) if raw is not None else None
+
+
+@functools.lru_cache(maxsize=512)
+def _numbered(sql: str) -> str:
+    """``sql`` with its ``%s`` placeholders as ``$1, $2...`` (``%%`` stays: the text is
+    sent with parameters, through the driver's placeholder parsing)."""
+    counter = itertools.count(1)
+    return re.sub(r"%%|%s", lambda m: "%%" if m.group() == "%%" else f"${next(counter)}", sql)
+
+
+def _execute(statements: Sequence[tuple[str, Sequence[Any]]]) -> list[_Result]:
+    """Run ``statements`` in order, in ONE round trip on PostgreSQL, and give each one's
+    result. Rows written behind are flushed first (not from inside this request, as the
+    execute wrapper would)."""
+    pending = _write_behind.get()
+    if pending is not None and pending.pending and not pending.flushing:
+        pending.flush()
+    if connection.vendor != "postgresql":
+        out = []
+        with connection.cursor() as plain:
+            for sql, params in statements:
+                plain.execute(sql, params)
+                rows = list(plain.fetchall()) if plain.description else []
+                out.append(_Result(rows, plain.rowcount))
+        return out
+    if not prepared():
+        return _execute_texts([(sql, list(params)) for sql, params in statements], skip=0)
+    connection.ensure_connection()
+    known = _PREPARED.setdefault(connection.connection, {})
+    prepares: list[tuple[str, list[Any]]] = []
+    executes: list[tuple[str, list[Any]]] = []
+    new: dict[str, str] = {}
+    for sql, params in statements:
+        name = known.get(sql) or new.get(sql)
+        if name is None and len(known) + len(new) >= MAX_PREPARED:
+            # A text that varies with its data would fill the connection: run it as is.
+            executes.append((sql, list(params)))
+            continue
+        if name is None:
+            # A fresh name each time: a PREPARE whose request failed may still exist.
+            name = new[sql] = f"atende_{next(_NAMES)}"
+            prepares.append((f"PREPARE {name} AS {_numbered(sql)}", []))
+        args = f"({', '.join(['%s'] * len(params))})" if params else ""
+        executes.append((f"EXECUTE {name}{args}", list(params)))
+    results = _execute_texts(prepares + executes, skip=len(prepares))
+    known.update(new)
+    return results
+
+
+def _execute_texts(texts: list[tuple[str, list[Any]]], *, skip: int) -> list[_Result]:
+    """Send ``texts`` in one request and give the results after the first ``skip``.
+
+    One simple-protocol request when the transaction is open (or none is wanted);
+    otherwise psycopg would first send the transaction's BEGIN in a round trip of its
+    own, so the statements go one per message in pipeline mode, with the BEGIN."""
+    raw = connection.connection
+    with connection.cursor() as c:
+        if raw.autocommit or raw.info.transaction_status != IDLE:
+            c.execute("; ".join(sql for sql, _ in texts), [p for _, ps in texts for p in ps])
+            out = []
+            for index in range(len(texts)):
+                if index:
+                    c.nextset()
+                if index >= skip:
+                    out.append(_Result(list(c.fetchall()) if c.description else [], c.rowcount))
+            return out
+    with ExitStack() as stack:
+        cursors = [stack.enter_context(connection.cursor()) for _ in texts]
+        with connection.wrap_database_errors, raw.pipeline():
+            for each, (sql, params) in zip(cursors, texts, strict=True):
+                each.execute(sql, params)
+        return [
+            _Result(list(each.fetchall()) if each.description else [], each.rowcount)
+            for each in cursors[skip:]
+        ]
 
 
 @functools.cache
@@ -70,9 +204,7 @@ def fetch_one(
     """Run ``sql`` (selecting ``columns()`` of each model in turn) and build one instance
     per model from its first row; a model whose primary key is NULL (an outer join that
     found nothing) gives None. None when there is no row."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    row = _execute([(sql, params)])[0].fetchone()
     if row is None:
         return None
     return instances(row, models_)
@@ -82,9 +214,7 @@ def fetch_all(
     sql: str, params: Any, *models_: type[models.Model]
 ) -> list[tuple[models.Model | None, ...]]:
     """``fetch_one`` for every row."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _execute([(sql, params)])[0].rows
     return [instances(row, models_) for row in rows]
 
 
@@ -161,9 +291,7 @@ def insert(
         sql = f"WITH {', '.join(parts)} SELECT r.*{wake} FROM r"  # noqa: S608
         if notify:
             params.append(notify)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    row = _execute([(sql, params)])[0].fetchone()
     instance.pk = row[0] if row else None
     instance._state.adding = False
     instance._state.db = connection.alias
@@ -190,9 +318,7 @@ def _insert_numbered(
         f'INSERT INTO "{meta.db_table}" ({names}) SELECT {marks} FROM n '
         f'RETURNING "{meta.pk.column}", "{meta.get_field(name).column}"'  # type: ignore[union-attr]
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    row = _execute([(sql, params)])[0].fetchone()
     assert row is not None  # noqa: S101 - the CTE returns one row
     instance.pk = row[0]
     setattr(instance, name, row[1])
@@ -211,30 +337,14 @@ def update(model: type[models.Model], pk: Any, values: dict[str, Any]) -> int:
     assignments = ", ".join(f'"{f.column}" = %s' for f in fields)  # type: ignore[union-attr]
     sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE "{meta.pk.column}" = %s'  # type: ignore[union-attr]  # noqa: S608
     params = [f.get_db_prep_save(values[f.name], connection) for f in fields]  # type: ignore[union-attr]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, pk])
-        return int(cursor.rowcount)
+    return int(_execute([(sql, [*params, pk])])[0].rowcount)
 
 
 def execute_together(statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
     """Run ``statements`` (each returning rows) and give each one's rows: on PostgreSQL in
-    ONE round trip (sent together; the driver binds parameters client-side, so several
-    statements may share a request). Inside a transaction they run in it, in order."""
-    if connection.vendor != "postgresql" or len(statements) < 2:
-        out = []
-        with connection.cursor() as cursor:
-            for sql, params in statements:
-                cursor.execute(sql, params)
-                out.append(list(cursor.fetchall()))
-        return out
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "; ".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps]
-        )
-        out = [list(cursor.fetchall())]
-        while cursor.nextset():
-            out.append(list(cursor.fetchall()))
-    return out
+    ONE round trip, prepared (``_execute``). Inside a transaction they run in it, in
+    order."""
+    return [result.rows for result in _execute(statements)]
 
 
 # --- write-behind: many rows in one statement --------------------------------------------
@@ -321,12 +431,9 @@ class WriteBehind:
             return
         table = model._meta.db_table
         column = model._meta.pk.column  # type: ignore[union-attr]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [table, column, count],
-            )
-            self.ids.setdefault(model, []).extend(int(row[0]) for row in cursor.fetchall())
+        sql = "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
+        rows = _execute([(sql, [table, column, count])])[0].rows
+        self.ids.setdefault(model, []).extend(int(row[0]) for row in rows)
 
     def add_ids(self, model: type[models.Model], ids: list[int]) -> None:
         """Primary keys of ``model`` taken from its sequence by the caller."""

@@ -155,6 +155,10 @@ TEMPLATES = [
 # --- data -----------------------------------------------------------------------------
 
 DATABASE_URL = env("DATABASE_URL")
+# The webhook and real-time path's own statements (atende/rows.py) are prepared: planned
+# once per connection instead of at every call. Off behind a transaction-pooling PgBouncer
+# older than 1.21 (it cannot keep prepared statements). The ORM's queries never are.
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 # Under ASGI (uvicorn) every request runs its sync code in a fresh thread, so persistent
 # per-thread connections pile up instead of being reused: production should set
 # DB_POOL_SIZE (psycopg's pool, per process), which requires CONN_MAX_AGE=0.
@@ -173,10 +177,19 @@ if DATABASE_URL:
             "max_size": DB_POOL_SIZE,
             "timeout": 10,
         }
-    if DATABASES["default"]["ENGINE"].endswith("postgresql") and not env_bool("DB_JIT", False):
-        # PostgreSQL's JIT compiles the metrics aggregates for seconds on every request
-        # (measured in bench/metrics.py: 30-day dashboard 8.8 s with JIT, 3.4 s without).
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        server_options = []
+        if not env_bool("DB_JIT", False):
+            # PostgreSQL's JIT compiles the metrics aggregates for seconds on every request
+            # (bench/metrics.py: 30-day dashboard 8.8 s with JIT, 3.4 s without).
+            server_options.append("-c jit=off")
+        if DB_PREPARED_STATEMENTS:
+            # Only atende/rows.py prepares; its statements take arrays, whose sizes the
+            # planner cannot see anyway: plan them once, not at each of the first five
+            # executions and then whenever the generic plan looks costlier.
+            server_options.append("-c plan_cache_mode=force_generic_plan")
+        if server_options:
+            DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(server_options)
 else:
     DATABASES = {
         "default": {

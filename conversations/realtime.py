@@ -377,7 +377,7 @@ JOIN conversations_conversation v ON v.id = t.conversation_id
 JOIN integrations_integration i ON i.id = v.integration_id
 LEFT JOIN tickets_queue q ON q.id = t.queue_id
 LEFT JOIN tenants_user u ON u.id = t.assignee_id
-WHERE t.company_id = %s AND t.id IN ({ids})
+WHERE t.company_id = %s AND t.id {ids}
 """
 
 
@@ -399,25 +399,24 @@ def _load_states(
     included: no ORM query compilation on that path). Tickets of another company are not
     found. The requester id stays out of the row: staff payloads do not carry it.
     ``with_counts``: the company's count rows (``_counts_from``) come in the same round
-    trip (two statements in one request; PostgreSQL with client-side binding)."""
+    trip (``atende.rows.execute_together``: prepared, planned once per connection)."""
     ids = sorted(ticket_ids)
     if not ids:
         return {}, []
-    sql = _TICKET_ROW_SQL.format(ids=", ".join(["%s"] * len(ids)))
-    params: list[Any] = [company_id, *ids]
-    together = with_counts and connection.vendor == "postgresql"
-    if together:
-        sql = f"{sql.strip()}; {_COUNTS_SQL}"
-        params += [company_id, company_id]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        states = {row[0]: (_row_dict(row[:-1]), row[-1]) for row in cursor.fetchall()}
-        if together:
-            cursor.nextset()
-            return states, list(cursor.fetchall())
+    from atende.rows import execute_together
+
+    row_params: list[Any]
+    if connection.vendor == "postgresql":  # one text for any number of tickets (prepared)
+        row_sql, row_params = _TICKET_ROW_SQL.format(ids="= ANY(%s::bigint[])"), [ids]
+    else:
+        marks = ", ".join(["%s"] * len(ids))
+        row_sql, row_params = _TICKET_ROW_SQL.format(ids=f"IN ({marks})"), list(ids)
+    statements: list[tuple[str, list[Any]]] = [(row_sql, [company_id, *row_params])]
     if with_counts:
-        return states, _count_rows(company_id)
-    return states, []
+        statements.append((_COUNTS_SQL, [company_id, company_id]))
+    results = execute_together(statements)
+    states = {row[0]: (_row_dict(row[:-1]), row[-1]) for row in results[0]}
+    return states, results[1] if with_counts else []
 
 
 def _row_dict(row: tuple[Any, ...]) -> dict[str, Any]:

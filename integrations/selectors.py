@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
 from atende.rows import columns, fetch_all, fetch_one
 from integrations.adapters import ADAPTERS
@@ -127,9 +128,13 @@ def integrations_for_ingest(ids: Iterable[int]) -> dict[int, Integration]:
         else:
             missing.append(pk)
     if missing:
-        marks = ", ".join(["%s"] * len(missing))
-        sql = f"SELECT {_columns()} {_WITH_COMPANY_SQL}WHERE i.id IN ({marks})"
-        for row in fetch_all(sql, missing, Integration, Company, AISettings):
+        params: list[Any]
+        if connection.vendor == "postgresql":  # one text for any number (prepared)
+            where, params = "i.id = ANY(%s::bigint[])", [missing]
+        else:
+            where, params = f"i.id IN ({', '.join(['%s'] * len(missing))})", missing
+        sql = f"SELECT {_columns()} {_WITH_COMPANY_SQL}WHERE {where}"
+        for row in fetch_all(sql, params, Integration, Company, AISettings):
             integration = _attach(row)
             found[integration.pk] = integration
             _recent_by_id.put(integration.pk, integration)

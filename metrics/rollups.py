@@ -271,39 +271,57 @@ def messages_statements(items: Sequence[tuple[Message, Any]]) -> list[Statement]
     out: list[Statement] = []
     if volumes:
         t = _table(MessageVolume)
-        params: list[Any] = []
-        for (company_id, day, hour, direction, sender_type, agent_id), (n, bits) in volumes.items():
-            params += [company_id, _day(day), hour, direction, sender_type, agent_id, n, bits]
+        rows = [[*key[:1], _day(key[1]), *key[2:], n, bits] for key, (n, bits) in volumes.items()]
         out.append(
             (
                 f"INSERT INTO {t} (company_id, day, hour, direction, sender_type, "
-                f"sender_user_id, n, quarters) VALUES "
-                f"{', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s)'] * len(volumes))} "
+                f"sender_user_id, n, quarters) {_rows_source(rows, _VOLUME_TYPES)} "
                 "ON CONFLICT (company_id, day, hour, direction, sender_type, sender_user_id) "
                 f"DO UPDATE SET n = {t}.n + excluded.n, "
                 f"quarters = {t}.quarters | excluded.quarters",
-                params,
+                _rows_params(rows),
             )
         )
     if contacts:
+        rows = [[c, _day(d), k] for c, d, k in sorted(contacts)]
         out.append(
             (
-                f"INSERT INTO {_table(ContactDay)} (company_id, day, contact_id) VALUES "
-                f"{', '.join(['(%s, %s, %s)'] * len(contacts))} "
+                f"INSERT INTO {_table(ContactDay)} (company_id, day, contact_id) "
+                f"{_rows_source(rows, ('bigint', 'date', 'bigint'))} "
                 "ON CONFLICT (company_id, day, contact_id) DO NOTHING",
-                [p for c, d, k in sorted(contacts) for p in (c, _day(d), k)],
+                _rows_params(rows),
             )
         )
     if agents:
+        rows = [[c, _day(d), a, k] for c, d, a, k in sorted(agents)]
         out.append(
             (
                 f"INSERT INTO {_table(AgentTicketDay)} (company_id, day, agent_id, ticket_id) "
-                f"VALUES {', '.join(['(%s, %s, %s, %s)'] * len(agents))} "
+                f"{_rows_source(rows, ('bigint', 'date', 'bigint', 'bigint'))} "
                 "ON CONFLICT (company_id, day, agent_id, ticket_id) DO NOTHING",
-                [p for c, d, a, k in sorted(agents) for p in (c, _day(d), a, k)],
+                _rows_params(rows),
             )
         )
     return out
+
+
+_VOLUME_TYPES = ("bigint", "date", "int", "text", "text", "bigint", "int", "int")
+
+
+def _rows_source(rows: list[list[Any]], types: Sequence[str]) -> str:
+    """The rows to insert: on PostgreSQL one array per column (``unnest``), a text that
+    does not depend on the number of rows (prepared once: atende.rows); elsewhere
+    ``VALUES``."""
+    if connection.vendor == "postgresql":
+        return f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)})"
+    marks = f"({', '.join(['%s'] * len(types))})"
+    return f"VALUES {', '.join([marks] * len(rows))}"
+
+
+def _rows_params(rows: list[list[Any]]) -> list[Any]:
+    if connection.vendor == "postgresql":
+        return [list(column) for column in zip(*rows, strict=True)]
+    return [value for row in rows for value in row]
 
 
 def week_of(day: date) -> date:

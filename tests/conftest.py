@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -149,3 +151,46 @@ def _fresh_cache() -> Any:
     """Cached state must not leak between tests (or between runs on a real Redis)."""
     clear_cached_state()
     yield
+
+
+@contextmanager
+def round_trips() -> Iterator[list[int]]:
+    """Count the client's requests to PostgreSQL that wait for an answer (on any
+    connection): a statement outside a pipeline, a COMMIT, and a pipeline's Sync or flush
+    (however many statements it carries). ``counted[0]`` is the count."""
+    import psycopg._cursor_base as cursor_base
+    import psycopg._pipeline_base as pipeline_base
+    import psycopg.generators as generators
+
+    counted = [0]
+    patched: list[tuple[Any, str, Any]] = []
+
+    def patch(owner: Any, name: str, counts: Callable[..., bool]) -> None:
+        original = getattr(owner, name)
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            if counts(*args, **kwargs):
+                counted[0] += 1
+            return original(*args, **kwargs)
+
+        patched.append((owner, name, original))
+        setattr(owner, name, counting)
+
+    patch(cursor_base, "execute", lambda *a, **k: True)
+    patch(generators, "execute", lambda *a, **k: True)  # the connection's commands
+    base = pipeline_base.BasePipeline
+    patch(base, "_sync_gen", lambda *a, **k: True)
+    patch(base, "_exit_gen", lambda *a, **k: True)
+    # a cursor's fetch inside a pipeline (the exit's own flush is part of its Sync)
+    patch(
+        base,
+        "_fetch_gen",
+        lambda self, *, flush: bool(
+            flush and self.result_queue and sys._getframe(2).f_code.co_name != "_exit_gen"
+        ),
+    )
+    try:
+        yield counted
+    finally:
+        for owner, name, original in reversed(patched):
+            setattr(owner, name, original)

@@ -7,6 +7,7 @@ from django.forms.models import model_to_dict
 
 from atende.rows import columns, fetch_one
 from integrations.selectors import integration_for_webhook
+from tests.conftest import round_trips
 from tests.tickets.live_factories import make_queue, make_ticket
 from tickets.models import Queue, Ticket
 
@@ -147,12 +148,14 @@ def test_write_behind_rows_are_written_once_and_seen_by_any_later_statement(comp
             assert first.pk and second.pk > first.pk and not first._state.adding
             sent = len(queries)
             # Any statement sees them: the ORM read below flushes first.
-            assert list(
-                Message.objects.filter(pk__in=[first.pk, second.pk]).values_list(
-                    "external_id", flat=True
-                )
-            ) == ["wb.1", "wb.2"]
+            with round_trips() as trips:
+                assert list(
+                    Message.objects.filter(pk__in=[first.pk, second.pk]).values_list(
+                        "external_id", flat=True
+                    )
+                ) == ["wb.1", "wb.2"]
             assert len(queries) == sent + 2  # the flush (rows + update) and the read
+            assert trips[0] == 2  # one round trip each
             third = _message(ticket, "wb.3")
             insert(third, defer=True)
         # the end of the block flushed the last one
@@ -215,10 +218,59 @@ def test_written_behind_tickets_are_numbered_at_the_flush_gap_free_per_company(
             pending.later(_bump, (new[0].pk, 2))
             assert [t.number for t in new] == [0] * 5  # not numbered yet
             sent = len(queries)
-        assert len(queries) == sent + 1  # numbers, rows and the update: one round trip
+            with round_trips() as trips:
+                pending.flush()
+        assert len(queries) == sent + 1  # numbers, rows and the update: one request
+        assert trips[0] == 1  # one round trip
     assert [t.number for t in new] == [5, 3, 6, 4, 7]
     for ticket in new[1:]:
         _same(Ticket.objects.get(pk=ticket.pk), ticket)
     assert Ticket.objects.get(pk=new[0].pk).unread_count == 2  # the update saw the new row
     assert TicketCounter.objects.get(company=company).last_number == 7
     assert TicketCounter.objects.get(company=other_company).last_number == 4
+
+
+def test_statements_are_prepared_once_per_connection_and_then_executed_by_name(company) -> None:
+    """On PostgreSQL this module's statements are PREPAREd in the request that first runs
+    them and then sent as EXECUTE; a request that fails leaves no name behind (the next
+    one prepares again, under a new name); a statement that opens the transaction goes
+    with its BEGIN in one round trip."""
+    from django.db import DatabaseError, connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from atende import rows
+
+    sql = "SELECT id, name FROM tenants_company WHERE id = ANY(%s::bigint[]) ORDER BY id"
+    with CaptureQueriesContext(connection) as queries:
+        assert rows.execute_together([(sql, [[company.pk]])]) == [[(company.pk, company.name)]]
+        name = rows.prepared_name(sql)
+        assert name and queries[-1]["sql"].startswith(f"PREPARE {name} AS ")
+        assert rows.execute_together([(sql, [[company.pk, 0]])]) == [[(company.pk, company.name)]]
+        assert queries[-1]["sql"].startswith(f"EXECUTE {name}(")
+    assert len(queries) == 2
+
+    failing = "SELECT 1 / %s"
+    with pytest.raises(DatabaseError), transaction.atomic():
+        rows.execute_together([(failing, [0])])
+    assert rows.prepared_name(failing) is None
+    assert rows.execute_together([(failing, [1])]) == [[(1,)]]
+    assert rows.prepared_name(failing)
+
+    with transaction.atomic(), round_trips() as trips:
+        assert rows.execute_together([(sql, [[company.pk]])])[0][0][0] == company.pk
+        assert trips[0] == 1  # BEGIN and the statement together
+
+
+def test_without_prepared_statements_the_same_calls_send_the_statements(company, settings) -> None:
+    """``DB_PREPARED_STATEMENTS=0`` (a transaction-pooling PgBouncer): nothing prepared."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from atende import rows
+
+    settings.DB_PREPARED_STATEMENTS = False
+    sql = "SELECT id FROM tenants_company WHERE id = ANY(%s::bigint[]) AND true"
+    with CaptureQueriesContext(connection) as queries:
+        assert rows.execute_together([(sql, [[company.pk]]), (sql, [[0]])]) == [[(company.pk,)], []]
+    assert rows.prepared_name(sql) is None
+    assert len(queries) == 1 and queries[0]["sql"].startswith("SELECT id FROM tenants_company")

@@ -230,15 +230,21 @@ def events_ingest_prefetch(
 
 @functools.cache
 def _prefetch_conversations_sql() -> str:
+    # Every join is a LATERAL lookup by key (OFFSET 0 keeps it one): the statement is
+    # prepared and planned once, without knowing how many keys the arrays hold, and must
+    # probe the indexes key by key whatever the tables' sizes (atende/rows.py).
     return (
         f"SELECT {_prefetch_columns()} "  # noqa: S608 - column names from the models
         "FROM unnest(%s::bigint[], %s::varchar[]) AS k (integration_id, external_id) "
-        "JOIN conversations_conversation v "
-        "ON v.integration_id = k.integration_id AND v.external_id = k.external_id "
-        "JOIN conversations_contact c ON c.id = v.contact_id "
-        "LEFT JOIN tickets_ticket t "
-        "ON t.conversation_id = v.id AND t.status IN ('pending', 'open') "
-        "LEFT JOIN tickets_queue q ON q.id = t.queue_id"
+        "CROSS JOIN LATERAL (SELECT * FROM conversations_conversation v "
+        "WHERE v.integration_id = k.integration_id AND v.external_id = k.external_id "
+        "OFFSET 0) v "
+        "CROSS JOIN LATERAL (SELECT * FROM conversations_contact c WHERE c.id = v.contact_id "
+        "OFFSET 0) c "
+        "LEFT JOIN LATERAL (SELECT * FROM tickets_ticket t WHERE t.conversation_id = v.id "
+        "AND t.status IN ('pending', 'open') OFFSET 0) t ON true "
+        "LEFT JOIN LATERAL (SELECT * FROM tickets_queue q WHERE q.id = t.queue_id OFFSET 0) q "
+        "ON true"
     )
 
 
@@ -363,18 +369,20 @@ def _prefetch_contacts_sql() -> str:
     )
 
 
-_PREFETCH_STORED_SQL = (
+_PREFETCH_STORED_SQL = (  # lookups by key, as in _prefetch_conversations_sql
     "WITH k AS (SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[]) "
     "AS k (integration_id, conversation, message)) "
     "SELECT 's', v.integration_id, v.external_id, m.external_id FROM k "
-    "JOIN conversations_conversation v "
-    "ON v.integration_id = k.integration_id AND v.external_id = k.conversation "
-    "JOIN conversations_message m "
-    "ON m.conversation_id = v.id AND m.external_id = k.message "
+    "CROSS JOIN LATERAL (SELECT v.id, v.integration_id, v.external_id "
+    "FROM conversations_conversation v "
+    "WHERE v.integration_id = k.integration_id AND v.external_id = k.conversation OFFSET 0) v "
+    "CROSS JOIN LATERAL (SELECT m.external_id FROM conversations_message m "
+    "WHERE m.conversation_id = v.id AND m.external_id = k.message OFFSET 0) m "
     "UNION ALL "
     "SELECT DISTINCT 'p', p.integration_id, '', p.external_message_id "
-    "FROM k JOIN conversations_parkedmessageevent p "
-    "ON p.integration_id = k.integration_id AND p.external_message_id = k.message "
+    "FROM k CROSS JOIN LATERAL (SELECT p.integration_id, p.external_message_id "
+    "FROM conversations_parkedmessageevent p WHERE p.integration_id = k.integration_id "
+    "AND p.external_message_id = k.message OFFSET 0) p "
     "UNION ALL "
     "SELECT 'n', nextval(pg_get_serial_sequence(r.tbl, 'id')), r.tbl, '' "
     "FROM unnest(%s::text[], %s::int[]) AS r (tbl, n), generate_series(1, r.n)"
@@ -827,11 +835,11 @@ def _inbound_counters(
     return [
         (
             _BATCH_TICKET_COUNTERS_SQL,
-            [ticket_ids, *([tickets[t][i] for t in ticket_ids] for i in range(4))],
+            [ticket_ids, *([tickets[t][i] for t in ticket_ids] for i in range(4)), ticket_ids],
         ),
         (
             _BATCH_CONVERSATION_CLOCKS_SQL,
-            [conversation_ids, [conversations[c] for c in conversation_ids]],
+            [conversation_ids, [conversations[c] for c in conversation_ids], conversation_ids],
         ),
     ]
 
@@ -842,13 +850,15 @@ _BATCH_TICKET_COUNTERS_SQL = (
     "last_message_at = GREATEST(COALESCE(t.last_message_at, v.last_at), v.last_at), "
     "updated_at = v.now "
     "FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::timestamptz[], "
-    "%s::timestamptz[]) AS v (id, n, first_at, last_at, now) WHERE t.id = v.id"
+    "%s::timestamptz[]) AS v (id, n, first_at, last_at, now) "
+    "WHERE t.id = v.id AND t.id = ANY(%s::bigint[])"  # the rows by key (atende/rows.py)
 )
 _BATCH_CONVERSATION_CLOCKS_SQL = (
     "UPDATE conversations_conversation AS c "
     "SET last_message_at = GREATEST(COALESCE(c.last_message_at, v.at), v.at), "
     "last_inbound_at = GREATEST(COALESCE(c.last_inbound_at, v.at), v.at) "
-    "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v (id, at) WHERE c.id = v.id"
+    "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v (id, at) "
+    "WHERE c.id = v.id AND c.id = ANY(%s::bigint[])"
 )
 
 
@@ -862,8 +872,9 @@ def _contact_activity(items: list[tuple[int, datetime]]) -> list[tuple[str, list
         (
             "UPDATE conversations_contact AS c "
             "SET last_activity_at = GREATEST(COALESCE(c.last_activity_at, v.at), v.at) "
-            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v (id, at) WHERE c.id = v.id",
-            [ids, [latest[i] for i in ids]],
+            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v (id, at) "
+            "WHERE c.id = v.id AND c.id = ANY(%s::bigint[])",
+            [ids, [latest[i] for i in ids], ids],
         )
     ]
 

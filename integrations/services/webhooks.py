@@ -563,10 +563,9 @@ def _claim(
         return list(pending.order_by("pk").select_for_update(skip_locked=True)[:limit])
     params: list[Any] = [p for p in (before, only) if p is not None]
     sql = _claim_sql(before is not None, only is not None)
-    connection.ensure_connection()
-    # Pipeline mode: the transaction's BEGIN goes out with the claim, one round trip.
-    with connection.wrap_database_errors, connection.connection.pipeline():
-        rows = fetch_all(sql, [*params, limit], WebhookEvent)
+    # Prepared and pipelined (atende.rows): the transaction's BEGIN goes out with the
+    # claim, one round trip.
+    rows = fetch_all(sql, [*params, limit], WebhookEvent)
     return [row[0] for row in rows]  # type: ignore[misc]
 
 
@@ -736,7 +735,7 @@ _FINISH_SQL = (
     "error = '', processed_at = %s, delivery_id = COALESCE(v.delivery_id, e.delivery_id), "
     "processing_ms = EXTRACT(EPOCH FROM (%s::timestamptz - e.received_at)) * 1000 "
     "FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[]) AS v (id, status, delivery_id) "
-    "WHERE e.id = v.id"
+    "WHERE e.id = v.id AND e.id = ANY(%s::bigint[])"  # the rows by key (atende/rows.py)
 )
 
 
@@ -760,6 +759,7 @@ def _finish_many(rows: list[tuple[WebhookEvent, str, str | None]]) -> None:
         [event.pk for event, _, _ in rows],
         [status for _, status, _ in rows],
         [(delivery_id or "")[:200] or None for _, _, delivery_id in rows],
+        [event.pk for event, _, _ in rows],
     ]
     pending = write_behind_active()
     if pending is not None:

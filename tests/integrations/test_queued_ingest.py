@@ -682,7 +682,11 @@ def test_a_drain_stops_at_a_batch_that_was_not_full(
         assert post_chatwoot(client, chatwoot, body).status_code == 200
     with CaptureQueriesContext(connection) as queries:
         assert webhook_service.webhooks_drain(batch_size=2) == 3
-    claims = [q for q in queries.captured_queries if "set_config('synchronous_commit'" in q["sql"]]
+    from atende.rows import prepared_name
+
+    claim = webhook_service._claim_sql(False, False)
+    runs = f"EXECUTE {prepared_name(claim)}(" if prepared_name(claim) else claim[:60]
+    claims = [q for q in queries.captured_queries if runs in q["sql"]]
     assert len(claims) == 2
     assert Message.objects.filter(company=other_company).count() == 3
     assert webhook_service.webhooks_drain(batch_size=2) == 0  # nothing waits: one empty claim
