@@ -169,7 +169,7 @@ class InboxConsumer(CompanyConsumer):
 
     async def event_forward(self, event: dict) -> None:
         audience = event.get("audience")
-        if audience is not None and not (self.base_groups & set(audience)):
+        if audience is not None and self.base_groups.isdisjoint(audience):
             # Only a ticket group reaches a member outside the ticket's audience: the
             # ticket was moved away from them while its page was open. Say it left, once.
             for group in [g for g in self.ticket_groups if g in audience]:
@@ -185,7 +185,7 @@ class InboxConsumer(CompanyConsumer):
                     }
                 )
             return
-        await self.send(text_data=event["text"])
+        await self.send_frame(event["text"])
 
 
 # Ticket numbers are PostgreSQL integers; anything else is "not found" without a query.
@@ -270,4 +270,4 @@ class RequesterConsumer(CompanyConsumer):
         audience = event.get("audience")
         if not audience or not set(self.followed).intersection(audience):
             return
-        await self.send(text_data=event["text"])
+        await self.send_frame(event["text"])
