@@ -158,15 +158,22 @@ def start_ingest_workers(layer: str) -> list[subprocess.Popen]:
 
     env = {**os.environ, "ATENDE_CHANNEL_LAYER": LAYERS[layer], "LOG_LEVEL": "WARNING"}
     log = open(settings.VAR_DIR / f"bench-ingest-{layer}.log", "wb")  # noqa: SIM115
+    # BENCH_INGEST_PROFILE=/path: the (first) worker runs under cProfile, written there
+    profile = os.environ.get("BENCH_INGEST_PROFILE")
     return [
-        subprocess.Popen(
-            [sys.executable, "manage.py", "ingest_worker"],
+        subprocess.Popen(  # noqa: S603 - our interpreter and script
+            [
+                sys.executable,
+                *(["-m", "cProfile", "-o", profile] if profile and not n else []),
+                "manage.py",
+                "ingest_worker",
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        for _ in range(int(SERVER["ingest_workers"]))
+        for n in range(int(SERVER["ingest_workers"]))
     ]
 
 

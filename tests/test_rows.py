@@ -274,3 +274,38 @@ def test_without_prepared_statements_the_same_calls_send_the_statements(company,
         assert rows.execute_together([(sql, [[company.pk]]), (sql, [[0]])]) == [[(company.pk,)], []]
     assert rows.prepared_name(sql) is None
     assert len(queries) == 1 and queries[0]["sql"].startswith("SELECT id FROM tenants_company")
+
+
+@pytest.mark.django_db
+def test_arrays_sent_as_text_read_back_as_the_driver_would_send_them() -> None:
+    """``_array_literal`` (the statements' arrays as text) against psycopg's own list
+    adaptation, on values that need escaping."""
+    import datetime
+    import decimal
+    import uuid
+
+    from django.db import connection
+    from psycopg.types.json import Jsonb
+
+    from atende.rows import _array_literal
+
+    cases = [
+        ("text[]", ['a"b', "c\\d", "it's", "", None, "NULL", "new\nline", "ünï", "{x,y}", " s "]),
+        ("bigint[]", [1, None, 2**40, -5]),
+        ("jsonb[]", [Jsonb({"a": 'q"uote', "b": "back\\slash", "c": "it's"}), Jsonb([]), None]),
+        ("timestamptz[]", [datetime.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=datetime.UTC)]),
+        ("date[]", [datetime.date(2026, 12, 7), None]),
+        ("uuid[]", [uuid.uuid4()]),
+        ("boolean[]", [True, False, None]),
+        ("numeric[]", [decimal.Decimal("1.50")]),
+        ("float8[]", [1.5, 1e-5, float("inf")]),
+        ("bigint[]", []),
+    ]
+    with connection.cursor() as cursor:
+        for db_type, values in cases:
+            text = _array_literal(values)
+            assert isinstance(text, str)
+            cursor.execute(f"SELECT %s::{db_type}, %s::{db_type}", [text, values])
+            ours, drivers = cursor.fetchone()
+            assert ours == drivers, db_type
+    assert _array_literal([b"bytes"]) == [b"bytes"]  # left to the driver
