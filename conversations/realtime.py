@@ -138,7 +138,12 @@ def current_seq(company_id: int) -> int:
 
 @functools.cache
 def _append_script() -> Any:
-    return _redis().register_script(_APPEND_LUA)
+    script = _redis().register_script(_APPEND_LUA)
+    try:
+        _redis().script_load(_APPEND_LUA)  # the publisher calls it by its SHA
+    except redis.RedisError:
+        logger.warning("realtime: could not load the sequence script yet", exc_info=True)
+    return script
 
 
 def _append(company_id: int, entry: dict[str, Any]) -> int:
@@ -661,21 +666,33 @@ def _publish_batch(items: list[_Item]) -> None:
         company_id: _counts_from(count_rows[company_id], users[company_id])
         for company_id in by_company
     }
-    try:
+    entries = [
+        json.dumps({"groups": groups, "gone": gone, "payload": payload}, separators=(",", ":"))
+        for _item, groups, gone, payload in planned
+    ]
+
+    def sequence() -> list[int]:
+        # EVALSHA straight away: a pipeline given the script object would first ask Redis
+        # whether it knows it (SCRIPT EXISTS), one more round trip on every batch.
         pipe = client.pipeline(transaction=False)
-        script = _append_script()
-        for item, groups, gone, payload in planned:
-            entry = {"groups": groups, "gone": gone, "payload": payload}
-            script(
-                keys=[_key(item.company_id, "seq"), _key(item.company_id, "log")],
-                args=[json.dumps(entry, separators=(",", ":")), REPLAY_LOG_SIZE, REPLAY_LOG_TTL],
-                client=pipe,
-            )
+        sha = _append_script().sha
+        for (item, _groups, _gone, _payload), entry in zip(planned, entries, strict=True):
+            seq_key, log_key = _key(item.company_id, "seq"), _key(item.company_id, "log")
+            pipe.evalsha(sha, 2, seq_key, log_key, entry, REPLAY_LOG_SIZE, REPLAY_LOG_TTL)
         for company_id, ticket_id in keys:
             audience_key = _key(company_id, "aud")
             pipe.hset(audience_key, str(ticket_id), seen[(company_id, ticket_id)] or "0:0")
             pipe.expire(audience_key, 30 * 24 * 3600)
-        seqs = [int(seq) for seq in pipe.execute()[: len(planned)]]
+        return [int(seq) for seq in pipe.execute()[: len(planned)]]
+
+    try:
+        try:
+            seqs = sequence()
+        except redis.exceptions.NoScriptError:
+            # Redis restarted or was flushed: nothing of the script's ran (the rest is
+            # idempotent); load it and send the batch again.
+            client.script_load(_APPEND_LUA)
+            seqs = sequence()
     except redis.RedisError:
         # Without Redis there is no sequence and no replay; live delivery still works.
         logger.warning("realtime: redis unavailable, events not sequenced", exc_info=True)

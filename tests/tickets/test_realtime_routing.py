@@ -205,6 +205,22 @@ async def test_a_client_that_is_up_to_date_gets_no_replay(company, supervisor) -
     await ws.disconnect()
 
 
+async def test_events_are_sequenced_again_after_redis_forgets_the_script(
+    company, supervisor
+) -> None:
+    """The publisher calls the sequence script by its SHA; after a Redis restart (its
+    scripts gone) the batch loads it again and goes out, numbered."""
+    ticket = await sync_to_async(make_ticket)(company)
+    await publish(ticket)
+    await sync_to_async(realtime._redis().script_flush)()
+    ws, hello = await connect(supervisor, since=1)
+    await publish(ticket)
+    event = await ws.receive_json_from(timeout=2)
+    assert (event["type"], event["seq"]) == ("ticket.updated", 2)
+    assert await sync_to_async(realtime.current_seq)(company.pk) == 2
+    await ws.disconnect()
+
+
 async def test_a_since_older_than_the_replay_log_asks_the_browser_to_reload(
     company, supervisor, monkeypatch
 ) -> None:
