@@ -110,9 +110,12 @@ def _execute(statements: Sequence[tuple[str, Sequence[Any]]]) -> list[_Result]:
                 rows = list(plain.fetchall()) if plain.description else []
                 out.append(_Result(rows, plain.rowcount))
         return out
+    # What connection.cursor() does first: a connection replaced after this would not
+    # have the statements ``known`` says it has.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
     if not prepared():
         return _execute_texts([(sql, list(params)) for sql, params in statements], skip=0)
-    connection.ensure_connection()
     known = _PREPARED.setdefault(connection.connection, {})
     prepares: list[tuple[str, list[Any]]] = []
     executes: list[tuple[str, list[Any]]] = []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
 from django.forms.models import model_to_dict
 
@@ -274,6 +277,18 @@ def test_without_prepared_statements_the_same_calls_send_the_statements(company,
         assert rows.execute_together([(sql, [[company.pk]]), (sql, [[0]])]) == [[(company.pk,)], []]
     assert rows.prepared_name(sql) is None
     assert len(queries) == 1 and queries[0]["sql"].startswith("SELECT id FROM tenants_company")
+
+    def fresh_thread() -> None:  # its own connection, not opened yet
+        try:
+            found.append(rows.execute_together([("SELECT %s::int + 1", [1])]))
+        finally:
+            connection.close()
+
+    found: list[Any] = []
+    worker = threading.Thread(target=fresh_thread)
+    worker.start()
+    worker.join()
+    assert found == [[[(2,)]]]
 
 
 @pytest.mark.django_db
