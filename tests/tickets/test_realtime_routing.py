@@ -213,7 +213,7 @@ async def test_events_are_sequenced_again_after_redis_forgets_the_script(
     ticket = await sync_to_async(make_ticket)(company)
     await publish(ticket)
     await sync_to_async(realtime._redis().script_flush)()
-    ws, hello = await connect(supervisor, since=1)
+    ws, _hello = await connect(supervisor, since=1)
     await publish(ticket)
     event = await ws.receive_json_from(timeout=2)
     assert (event["type"], event["seq"]) == ("ticket.updated", 2)
