@@ -87,6 +87,14 @@ def prepared_name(sql: str) -> str | None:
     return _PREPARED.get(raw, {}).get(sql) if raw is not None else None
 
 
+def in_ids(column: str, ids: Sequence[Any]) -> tuple[str, list[Any]]:
+    """``column`` among ``ids`` as a condition and its parameters: on PostgreSQL one
+    array (a text for any number of ids, so it is prepared once), elsewhere ``IN``."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])", [list(ids)]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
 @functools.lru_cache(maxsize=512)
 def _numbered(sql: str) -> str:
     """``sql`` with its ``%s`` placeholders as ``$1, $2...`` (``%%`` stays: the text is

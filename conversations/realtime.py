@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -30,6 +31,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
+
+from atende.rows import execute_together, in_ids
 
 logger = logging.getLogger(__name__)
 
@@ -136,23 +139,9 @@ def current_seq(company_id: int) -> int:
         return 0
 
 
-@functools.cache
-def _append_script() -> Any:
-    script = _redis().register_script(_APPEND_LUA)
-    try:
-        _redis().script_load(_APPEND_LUA)  # the publisher calls it by its SHA
-    except redis.RedisError:
-        logger.warning("realtime: could not load the sequence script yet", exc_info=True)
-    return script
-
-
-def _append(company_id: int, entry: dict[str, Any]) -> int:
-    return int(
-        _append_script()(
-            keys=[_key(company_id, "seq"), _key(company_id, "log")],
-            args=[json.dumps(entry, separators=(",", ":")), REPLAY_LOG_SIZE, REPLAY_LOG_TTL],
-        )
-    )
+# Redis names a script by the SHA-1 of its text; the publisher calls it by that name and
+# loads it when Redis does not know it (first use, restart, flush).
+_APPEND_SHA = hashlib.sha1(_APPEND_LUA.encode(), usedforsecurity=False).hexdigest()
 
 
 def replay(company_id: int, since: int, groups: Iterable[str]) -> list[dict[str, Any]] | None:
@@ -382,7 +371,7 @@ JOIN conversations_conversation v ON v.id = t.conversation_id
 JOIN integrations_integration i ON i.id = v.integration_id
 LEFT JOIN tickets_queue q ON q.id = t.queue_id
 LEFT JOIN tenants_user u ON u.id = t.assignee_id
-WHERE t.company_id = %s AND t.id {ids}
+WHERE t.company_id = %s AND {where}
 """
 
 
@@ -408,15 +397,8 @@ def _load_states(
     ids = sorted(ticket_ids)
     if not ids:
         return {}, []
-    from atende.rows import execute_together
-
-    row_params: list[Any]
-    if connection.vendor == "postgresql":  # one text for any number of tickets (prepared)
-        row_sql, row_params = _TICKET_ROW_SQL.format(ids="= ANY(%s::bigint[])"), [ids]
-    else:
-        marks = ", ".join(["%s"] * len(ids))
-        row_sql, row_params = _TICKET_ROW_SQL.format(ids=f"IN ({marks})"), list(ids)
-    statements: list[tuple[str, list[Any]]] = [(row_sql, [company_id, *row_params])]
+    where, row_params = in_ids("t.id", ids)
+    statements = [(_TICKET_ROW_SQL.format(where=where), [company_id, *row_params])]
     if with_counts:
         statements.append((_COUNTS_SQL, [company_id, company_id]))
     results = execute_together(statements)
@@ -672,13 +654,12 @@ def _publish_batch(items: list[_Item]) -> None:
     ]
 
     def sequence() -> list[int]:
-        # EVALSHA straight away: a pipeline given the script object would first ask Redis
+        # EVALSHA straight away: a pipeline given a script object would first ask Redis
         # whether it knows it (SCRIPT EXISTS), one more round trip on every batch.
         pipe = client.pipeline(transaction=False)
-        sha = _append_script().sha
         for (item, _groups, _gone, _payload), entry in zip(planned, entries, strict=True):
             seq_key, log_key = _key(item.company_id, "seq"), _key(item.company_id, "log")
-            pipe.evalsha(sha, 2, seq_key, log_key, entry, REPLAY_LOG_SIZE, REPLAY_LOG_TTL)
+            pipe.evalsha(_APPEND_SHA, 2, seq_key, log_key, entry, REPLAY_LOG_SIZE, REPLAY_LOG_TTL)
         for company_id, ticket_id in keys:
             audience_key = _key(company_id, "aud")
             pipe.hset(audience_key, str(ticket_id), seen[(company_id, ticket_id)] or "0:0")
@@ -689,7 +670,7 @@ def _publish_batch(items: list[_Item]) -> None:
         try:
             seqs = sequence()
         except redis.exceptions.NoScriptError:
-            # Redis restarted or was flushed: nothing of the script's ran (the rest is
+            # First use, or Redis restarted: nothing of the script's ran (the rest is
             # idempotent); load it and send the batch again.
             client.script_load(_APPEND_LUA)
             seqs = sequence()

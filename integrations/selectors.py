@@ -8,9 +8,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 
-from atende.rows import columns, fetch_all, fetch_one
+from atende.rows import columns, fetch_all, fetch_one, in_ids
 from integrations.adapters import ADAPTERS
 from integrations.ai.models import AISettings
 from integrations.models import Integration
@@ -128,11 +127,7 @@ def integrations_for_ingest(ids: Iterable[int]) -> dict[int, Integration]:
         else:
             missing.append(pk)
     if missing:
-        params: list[Any]
-        if connection.vendor == "postgresql":  # one text for any number (prepared)
-            where, params = "i.id = ANY(%s::bigint[])", [missing]
-        else:
-            where, params = f"i.id IN ({', '.join(['%s'] * len(missing))})", missing
+        where, params = in_ids("i.id", missing)
         sql = f"SELECT {_columns()} {_WITH_COMPANY_SQL}WHERE {where}"
         for row in fetch_all(sql, params, Integration, Company, AISettings):
             integration = _attach(row)
