@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atende.settings")
 
@@ -19,6 +20,16 @@ def ping() -> str:
 
 # Packages inside apps are not found by autodiscover_tasks() (it imports <app>.tasks only).
 app.autodiscover_tasks(["integrations.ai"])
+
+
+@worker_process_init.connect
+def _freeze_startup_objects(**kwargs: object) -> None:
+    """Each pool process keeps Django's startup objects out of the collector's full passes,
+    as the web servers and the ingest worker do (atende/handlers.py)."""
+    from atende.handlers import freeze_startup_objects
+
+    freeze_startup_objects()
+
 
 # The AI buffer's safety net: bursts whose reply task was lost get re-scheduled.
 # The ticket workflow: scheduled messages go out, absent agents give tickets back.

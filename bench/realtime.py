@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import hashlib
 import hmac
 import json
@@ -28,6 +29,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +68,9 @@ class Result:
     # (WebhookEvent.processing_ms): the share of the latency before the publish
     ingest_ms: list[float] = field(default_factory=list)
     started_wall: float = 0.0
+    # --timeline: (seconds since the first send, latencies of that event over the clients)
+    per_event: list[tuple[float, list[float]]] = field(default_factory=list)
+    t0: float = 0.0  # perf_counter of the first measured send
 
 
 def setup_world(clients: int) -> World:
@@ -611,11 +616,47 @@ def _finish(
 ) -> Result:
     result.sent = total
     result.expected = total * len(world.tokens)
+    by_event: dict[int, list[float]] = {i: [] for i in sent_at}
     for per_client in received:
         for i, at in per_client.items():
-            result.latencies.append((at - sent_at[i]) * 1000)
+            ms = (at - sent_at[i]) * 1000
+            result.latencies.append(ms)
+            by_event[i].append(ms)
         result.lost += sum(1 for i in range(total) if i not in per_client)
+    t0 = result.t0 = min(sent_at.values(), default=0.0)
+    result.per_event = [(sent_at[i] - t0, by_event[i]) for i in sorted(sent_at)]
     return result
+
+
+def timeline(r: Result, width: float) -> str:
+    """--timeline: the latency of the events sent in each window of the run, to tell a
+    steady tail from a stall (one window holding every slow event)."""
+    windows: dict[int, list[float]] = {}
+    for at, values in r.per_event:
+        windows.setdefault(int(at // width), []).extend(values)
+    lines = [f"{r.layer:7} timeline (window {width:g} s, by send time):"]
+    for k in sorted(windows):
+        values = windows[k]
+        lines.append(
+            f"  {k * width:6.1f}s  p50={pct(values, 50):6.1f}ms  p99={pct(values, 99):6.1f}ms  "
+            f"max={max(values, default=float('nan')):6.1f}ms  delivered={len(values)}"
+        )
+    return "\n".join(lines)
+
+
+def gc_pauses(r: Result, path: Path, duration: float) -> str:
+    """--gc-pauses: the collections over 3 ms that any process started by the bench (or the
+    bench itself) made while events were being sent or awaited (bench/gc_pauses/)."""
+    lines = [f"{r.layer:7} garbage collections over 3 ms during the run (s since the first send):"]
+    if path.exists():
+        for row in path.read_text().splitlines():
+            pid, program, generation, started, ms = row.split("\t")
+            at = float(started) - r.t0
+            if 0 <= at <= duration + 3:
+                lines.append(f"  {at:6.2f}s  {ms:>6} ms  gen {generation}  {program} ({pid})")
+    if len(lines) == 1:
+        lines.append("  none")
+    return "\n".join(lines)
 
 
 def ingest_times(result: Result, world: World) -> None:
@@ -720,7 +761,28 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured webhooks first")
     parser.add_argument("--drain", type=float, default=3.0, help="seconds to wait for late events")
     parser.add_argument("--layers", default="pubsub,core", help="comma-separated: pubsub, core")
+    parser.add_argument(
+        "--timeline",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="also print p50/p99/max per window of this many seconds of the run",
+    )
+    parser.add_argument(
+        "--gc-pauses",
+        action="store_true",
+        help="also print every garbage collection over 3 ms of every process during the run",
+    )
     args = parser.parse_args()
+    gc_log = None
+    if args.gc_pauses:  # inherited by every process started from here on
+        handle, name = tempfile.mkstemp(prefix="bench-gc-", suffix=".tsv")
+        os.close(handle)
+        gc_log = Path(name)
+        os.environ["BENCH_GC_LOG"] = str(gc_log)
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(ROOT / "bench" / "gc_pauses"), os.environ.get("PYTHONPATH")])
+        )
     SERVER["kind"] = args.server
     SERVER["workers"] = str(args.workers)
     SERVER["http"] = args.http
@@ -732,6 +794,11 @@ def main() -> None:
         sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: the bench uses the real services.")
 
     world = setup_world(args.clients)
+    # The bench's own collector: a full pass over the Django it loaded took 250 ms in the
+    # middle of a run (the sends and the clients stalled with it, measured as latency).
+    # Frozen here, before the client processes fork, as the servers freeze theirs.
+    gc.collect()
+    gc.freeze()
     results = []
     try:
         for layer in [name.strip() for name in args.layers.split(",") if name.strip()]:
@@ -741,6 +808,11 @@ def main() -> None:
             ingest_times(result, world)
             results.append(result)
             print(report(result, args), flush=True)
+            if args.timeline > 0:
+                print(timeline(result, args.timeline), flush=True)
+            if gc_log is not None:
+                print(gc_pauses(result, gc_log, args.duration), flush=True)
+                gc_log.write_text("")  # the next layer's run starts from an empty log
     finally:
         teardown_world(world)
 

@@ -324,3 +324,56 @@ def test_arrays_sent_as_text_read_back_as_the_driver_would_send_them() -> None:
             ours, drivers = cursor.fetchone()
             assert ours == drivers, db_type
     assert _array_literal([b"bytes"]) == [b"bytes"]  # left to the driver
+
+
+@pytest.mark.django_db
+def test_long_requests_are_bound_here_exactly_as_the_driver_binds_them(monkeypatch) -> None:
+    """``_execute`` binds its parameters itself (``_bound``): a request of several
+    statements with dozens of parameters reads back what psycopg's own binding gives,
+    and psycopg's uncached parsing (over 4,096 bytes or 50 parameters) is not used."""
+    import datetime
+    import decimal
+
+    import psycopg._queries
+    from django.db import connection
+    from psycopg.types.json import Jsonb
+
+    from atende.rows import execute_together
+
+    typed = [
+        ('a"b', "text"),
+        ("c\\d", "text"),
+        ("it's", "text"),
+        ("", "text"),
+        (None, "text"),
+        ("100%", "text"),
+        ("new\nline", "text"),
+        ("ünï", "text"),
+        (2**40, "bigint"),
+        (-5, "int"),
+        (1.5, "float8"),
+        (True, "boolean"),
+        (decimal.Decimal("1.50"), "numeric"),
+        (datetime.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=datetime.UTC), "timestamptz"),
+        (datetime.date(2026, 12, 7), "date"),
+        (Jsonb({"a": 'q"uote', "b": "back\\slash", "c": "it's %s"}), "jsonb"),
+        (b"\x00bytes\\", "bytea"),
+        (["x", 'y"', None], "text[]"),
+    ]
+    values = [value for value, _ in typed]
+    one = "SELECT " + ", ".join(f"%s::{t}" for _, t in typed) + ", '50%%'::text"
+    with connection.cursor() as cursor:
+        cursor.execute(one, values)
+        expected = cursor.fetchone()
+
+    parsed: list[int] = []
+    uncached = psycopg._queries._query2pg_client_nocache
+    monkeypatch.setattr(
+        psycopg._queries,
+        "_query2pg_client_nocache",
+        lambda query, encoding: parsed.append(len(query)) or uncached(query, encoding),
+    )
+    results = execute_together([(one, values)] * 4)  # 76 parameters, one request
+    assert [rows[0] for rows in results] == [expected] * 4
+    assert expected[-1] == "50%" and expected[5] == "100%"
+    assert parsed == []

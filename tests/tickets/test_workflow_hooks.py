@@ -92,15 +92,27 @@ def test_the_queue_hours_and_text_override_the_companys(company, umbler) -> None
     assert system_texts(inbound(umbler, 2, MORNING, conv="c2")) == ["Plantão fechado."]
 
 
+@pytest.mark.parametrize(("distribution", "routed"), [("round_robin", 1), ("manual", 0)])
 def test_a_new_ticket_gets_the_queue_greeting_once_and_is_routed_after_commit(
-    company, umbler, django_capture_on_commit_callbacks
+    company, umbler, django_capture_on_commit_callbacks, monkeypatch, distribution, routed
 ) -> None:
-    make_queue(company, "Vendas", is_default=True, greeting="Olá! Já vamos atender.")
-    with django_capture_on_commit_callbacks() as callbacks:
+    from tickets.tasks import route_ticket
+
+    sent: list[tuple[int, int]] = []
+    monkeypatch.setattr(route_ticket, "delay", lambda *args: sent.append(args))
+    make_queue(
+        company,
+        "Vendas",
+        is_default=True,
+        greeting="Olá! Já vamos atender.",
+        distribution=distribution,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
         ticket = inbound(umbler, 1, MORNING)
     inbound(umbler, 2, MORNING)
     assert system_texts(ticket) == ["Olá! Já vamos atender."]
-    assert any("schedule_route" in cb.__qualname__ for cb in callbacks)
+    # A manual queue's tickets wait to be taken: no routing task is sent for them.
+    assert sent == [(company.pk, ticket.pk)] * routed
 
 
 def test_a_staff_reply_pauses_the_ai_but_a_note_does_not(company, umbler, agent) -> None:

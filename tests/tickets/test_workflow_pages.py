@@ -21,7 +21,9 @@ APP = "/app/loja-azul"
 def test_opening_a_ticket_for_myself(
     company, agent, client_for, django_capture_on_commit_callbacks
 ) -> None:
-    sales = make_queue(company, "Vendas", greeting="Recebemos seu pedido!")
+    sales = make_queue(
+        company, "Vendas", greeting="Recebemos seu pedido!", distribution="round_robin"
+    )
     web = client_for(agent)
     assert web.get(f"{APP}/tickets/new/").status_code == 200
     with django_capture_on_commit_callbacks() as callbacks:

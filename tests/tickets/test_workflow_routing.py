@@ -189,6 +189,14 @@ def test_offline_agents_give_back_unanswered_tickets(
     assert states[present.pk] == (TicketStatus.OPEN, b.pk)
     event = TicketEvent.objects.get(ticket=gone, kind=TicketEventKind.UNASSIGNED)
     assert event.data["reason"] == "offline" and event.data["from"] == a.pk
+    # A manual queue: the ticket waits there to be taken, no routing task is sent.
+    assert not any("schedule_route" in cb.__qualname__ for cb in callbacks)
+    queue.distribution = "round_robin"
+    queue.save()
+    Ticket.objects.filter(pk=fresh.pk).update(assigned_at=long_ago)
+    with django_capture_on_commit_callbacks() as callbacks:
+        give_back_offline_tickets()
+    assert Ticket.objects.get(pk=fresh.pk).status == TicketStatus.PENDING
     assert any("schedule_route" in cb.__qualname__ for cb in callbacks)
 
 

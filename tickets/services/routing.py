@@ -45,8 +45,14 @@ ROUTE_QUEUE_BATCH = 50
 
 
 def schedule_route(ticket: Ticket) -> None:
-    """Route ``ticket`` after the current transaction commits."""
+    """Route ``ticket`` after the current transaction commits. Not for a queue known
+    (already loaded) to be manual: the task would find nothing to do, and its sending was
+    a tenth of a new conversation's ingest (~0.8 ms of CPU). A queue switched to an
+    automatic rule routes its waiting tickets then (``queue_update``)."""
     if ticket.queue_id is None:
+        return
+    queue = Ticket._meta.get_field("queue").get_cached_value(ticket, default=None)
+    if queue is not None and queue.distribution == DistributionRule.MANUAL:
         return
     from ..tasks import route_ticket
 
