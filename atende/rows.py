@@ -104,10 +104,13 @@ def _numbered(sql: str) -> str:
     return re.sub(r"%%|%s", lambda m: "%%" if m.group() == "%%" else f"${next(counter)}", sql)
 
 
-def _execute(statements: Sequence[tuple[str, Sequence[Any]]]) -> list[_Result]:
+def _execute(
+    statements: Sequence[tuple[str, Sequence[Any]]], *, commit: bool = False
+) -> list[_Result]:
     """Run ``statements`` in order, in ONE round trip on PostgreSQL, and give each one's
     result. Rows written behind are flushed first (not from inside this request, as the
-    execute wrapper would)."""
+    execute wrapper would). ``commit``: the request ends with the transaction's COMMIT
+    (PostgreSQL only; see ``WriteBehind.commit_on_exit``)."""
     pending = _write_behind.get()
     if pending is not None and pending.pending and not pending.flushing:
         pending.flush()
@@ -123,8 +126,10 @@ def _execute(statements: Sequence[tuple[str, Sequence[Any]]]) -> list[_Result]:
     # have the statements ``known`` says it has.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
+    tail = [("COMMIT", [])] if commit else []
     if not prepared():
-        return _execute_texts([(sql, list(params)) for sql, params in statements], skip=0)
+        texts = [(sql, list(params)) for sql, params in statements]
+        return _execute_texts(texts + tail, skip=0)[: len(texts)]
     known = _PREPARED.setdefault(connection.connection, {})
     prepares: list[tuple[str, list[Any]]] = []
     executes: list[tuple[str, list[Any]]] = []
@@ -141,9 +146,9 @@ def _execute(statements: Sequence[tuple[str, Sequence[Any]]]) -> list[_Result]:
             prepares.append((f"PREPARE {name} AS {_numbered(sql)}", []))
         args = f"({', '.join(['%s'] * len(params))})" if params else ""
         executes.append((f"EXECUTE {name}{args}", list(params)))
-    results = _execute_texts(prepares + executes, skip=len(prepares))
+    results = _execute_texts(prepares + executes + tail, skip=len(prepares))
     known.update(new)
-    return results
+    return results[: len(executes)]
 
 
 def _array_literal(values: list[Any]) -> str | list[Any]:
@@ -457,11 +462,13 @@ def update(model: type[models.Model], pk: Any, values: dict[str, Any]) -> int:
     return int(_execute([(sql, [*params, pk])])[0].rowcount)
 
 
-def execute_together(statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
+def execute_together(
+    statements: Sequence[tuple[str, Sequence[Any]]], *, commit: bool = False
+) -> list[list[Any]]:
     """Run ``statements`` (each returning rows) and give each one's rows: on PostgreSQL in
     ONE round trip, prepared (``_execute``). Inside a transaction they run in it, in
-    order."""
-    return [result.rows for result in _execute(statements)]
+    order; ``commit``: and the request commits it."""
+    return [result.rows for result in _execute(statements, commit=commit)]
 
 
 # --- write-behind: many rows in one statement --------------------------------------------
@@ -541,6 +548,9 @@ class WriteBehind:
         self.flushing = False
         self.failed: BaseException | None = None
         self.statements = 0
+        # Set by the caller when nothing follows the block in its transaction: the last
+        # flush carries the COMMIT (one round trip less; see ``commit_on_exit``).
+        self.commit_on_exit = False
 
     def reserve(self, model: type[models.Model], count: int) -> None:
         """Take ``count`` primary keys of ``model`` from its sequence (one statement)."""
@@ -594,7 +604,7 @@ class WriteBehind:
     def pending(self) -> bool:
         return bool(self.rows or self.updates or self.numbered)
 
-    def flush(self) -> None:
+    def flush(self, *, commit: bool = False) -> None:
         if not self.pending or self.flushing:
             return
         inserts: list[str] = []
@@ -643,7 +653,7 @@ class WriteBehind:
         self.numbered.clear()
         self.flushing = True
         try:
-            results = execute_together(statements)
+            results = execute_together(statements, commit=commit)
             self.statements += 1
         except BaseException as exc:
             self.failed = exc
@@ -665,6 +675,19 @@ class WriteBehind:
 _write_behind: ContextVar[WriteBehind | None] = ContextVar("atende_write_behind", default=None)
 
 
+def _outermost_block() -> bool:
+    """In ``transaction.atomic()``'s outermost block (no savepoint inside), with a healthy
+    transaction: committing it in band leaves Django's own COMMIT at the block's end
+    with nothing to do (psycopg sends none when no transaction is open)."""
+    return (
+        connection.in_atomic_block
+        and len(connection.atomic_blocks) == 1
+        and not connection.savepoint_ids
+        and not connection.needs_rollback
+        and connection.connection.info.transaction_status != IDLE
+    )
+
+
 def write_behind_active() -> WriteBehind | None:
     return _write_behind.get()
 
@@ -683,7 +706,7 @@ def write_behind() -> Iterator[WriteBehind | None]:
     try:
         with connection.execute_wrapper(pending._before):
             yield pending
-            pending.flush()
+            pending.flush(commit=pending.commit_on_exit and _outermost_block())
     finally:
         _write_behind.reset(token)
     if pending.failed is not None:

@@ -377,3 +377,52 @@ def test_long_requests_are_bound_here_exactly_as_the_driver_binds_them(monkeypat
     assert [rows[0] for rows in results] == [expected] * 4
     assert expected[-1] == "50%" and expected[5] == "100%"
     assert parsed == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("prepare", [True, False])
+def test_the_last_flush_carries_the_commit_when_nothing_follows_in_the_transaction(
+    company, settings, prepare
+) -> None:
+    """``commit_on_exit`` (the ingest worker's batches): the block's last flush and the
+    COMMIT are one round trip, Django's own COMMIT sends nothing, after-commit hooks run;
+    a COMMIT that fails (a deferred foreign key) fails the block and keeps nothing."""
+    from django.db import IntegrityError, connection, transaction
+
+    from atende.rows import insert, write_behind
+    from conversations.models import Message
+
+    settings.DB_PREPARED_STATEMENTS = prepare
+    ticket = make_ticket(company)
+    committed: list[bool] = []
+    with round_trips() as trips:
+        with transaction.atomic():
+            Ticket.objects.filter(pk=ticket.pk).update(unread_count=7)  # BEGIN, UPDATE
+            transaction.on_commit(lambda: committed.append(True))
+            with write_behind() as pending:
+                assert pending is not None
+                insert(_message(ticket, "c.1"), defer=True)
+                pending.commit_on_exit = True
+            # committed: another connection sees it before Django's block ends
+            assert connection.connection.info.transaction_status == 0  # IDLE
+        assert trips[0] == 4  # BEGIN, UPDATE, the ids taken, the rows with the COMMIT
+    assert committed == [True]
+    assert Message.objects.filter(external_id="c.1").exists()
+    assert Ticket.objects.get(pk=ticket.pk).unread_count == 7
+
+    orphan = _message(ticket, "c.2")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with write_behind() as pending:
+            orphan.ticket_id = 10**12  # checked at the COMMIT (deferred constraint)
+            insert(orphan, defer=True)
+            pending.commit_on_exit = True
+    assert not Message.objects.filter(external_id="c.2").exists()
+    assert Ticket.objects.filter(pk=ticket.pk).exists()  # the connection still works
+
+    # Inside another block (a savepoint, a test's transaction): no COMMIT in band.
+    with transaction.atomic(), transaction.atomic():
+        with write_behind() as pending:
+            insert(_message(ticket, "c.3"), defer=True)
+            pending.commit_on_exit = True
+        assert connection.connection.info.transaction_status != 0
+    assert Message.objects.filter(external_id="c.3").exists()

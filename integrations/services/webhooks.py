@@ -653,10 +653,13 @@ def _ingest_batch(events: list[WebhookEvent]) -> None:
                 else:
                     outcome = events_ingest(integration=integration, events=parsed.events)
                 outcomes.append((event, integration, parsed, outcome))
-        # the statuses go with the batch's last rows, in the same statement
+        for event, integration, parsed, outcome in outcomes:
+            _log_ignored(event, integration, parsed, outcome)
+        # the statuses go with the batch's last rows, in the same statement, and (when
+        # this batch is its transaction: _claim_and_ingest) with the COMMIT
         _finish_many([(e, o, p.delivery_id) for e, _, p, o in outcomes])
-    for event, integration, parsed, outcome in outcomes:
-        _log_ignored(event, integration, parsed, outcome)
+        if pending is not None:
+            pending.commit_on_exit = True
 
 
 def _hot_first(
