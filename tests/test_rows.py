@@ -411,11 +411,10 @@ def test_the_last_flush_carries_the_commit_when_nothing_follows_in_the_transacti
     assert Ticket.objects.get(pk=ticket.pk).unread_count == 7
 
     orphan = _message(ticket, "c.2")
-    with pytest.raises(IntegrityError), transaction.atomic():
-        with write_behind() as pending:
-            orphan.ticket_id = 10**12  # checked at the COMMIT (deferred constraint)
-            insert(orphan, defer=True)
-            pending.commit_on_exit = True
+    with pytest.raises(IntegrityError), transaction.atomic(), write_behind() as pending:
+        orphan.ticket_id = 10**12  # checked at the COMMIT (deferred constraint)
+        insert(orphan, defer=True)
+        pending.commit_on_exit = True
     assert not Message.objects.filter(external_id="c.2").exists()
     assert Ticket.objects.filter(pk=ticket.pk).exists()  # the connection still works
 
