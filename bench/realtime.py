@@ -71,6 +71,7 @@ class Result:
     # --timeline: (seconds since the first send, latencies of that event over the clients)
     per_event: list[tuple[float, list[float]]] = field(default_factory=list)
     t0: float = 0.0  # perf_counter of the first measured send
+    http_by_event: dict[int, float] = field(default_factory=dict)
 
 
 def setup_world(clients: int) -> World:
@@ -398,6 +399,7 @@ async def run_layer(layer: str, world: World, args: argparse.Namespace) -> Resul
                 except (aiohttp.ClientError, TimeoutError):
                     result.http_errors += 1
                 result.http_ms.append((time.perf_counter() - start) * 1000)
+                result.http_by_event[i] = result.http_ms[-1]
 
             # Warm-up (not measured): first requests pay imports, template and query caches.
             for i in range(args.warmup):
@@ -632,14 +634,18 @@ def timeline(r: Result, width: float) -> str:
     """--timeline: the latency of the events sent in each window of the run, to tell a
     steady tail from a stall (one window holding every slow event)."""
     windows: dict[int, list[float]] = {}
-    for at, values in r.per_event:
+    http: dict[int, list[float]] = {}
+    for i, (at, values) in enumerate(r.per_event):
         windows.setdefault(int(at // width), []).extend(values)
+        if i in r.http_by_event:
+            http.setdefault(int(at // width), []).append(r.http_by_event[i])
     lines = [f"{r.layer:7} timeline (window {width:g} s, by send time):"]
     for k in sorted(windows):
         values = windows[k]
         lines.append(
             f"  {k * width:6.1f}s  p50={pct(values, 50):6.1f}ms  p99={pct(values, 99):6.1f}ms  "
-            f"max={max(values, default=float('nan')):6.1f}ms  delivered={len(values)}"
+            f"max={max(values, default=float('nan')):6.1f}ms  delivered={len(values)}  "
+            f"http max={max(http.get(k, []), default=float('nan')):6.1f}ms"
         )
     return "\n".join(lines)
 
