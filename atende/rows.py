@@ -126,7 +126,7 @@ def _execute(
     # have the statements ``known`` says it has.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    tail = [("COMMIT", [])] if commit else []
+    tail: list[tuple[str, list[Any]]] = [("COMMIT", [])] if commit else []
     if not prepared():
         texts = [(sql, list(params)) for sql, params in statements]
         return _execute_texts(texts + tail, skip=0)[: len(texts)]

@@ -52,7 +52,7 @@ def schedule_route(ticket: Ticket) -> None:
     if ticket.queue_id is None:
         return
     queue = Ticket._meta.get_field("queue").get_cached_value(ticket, default=None)
-    if queue is not None and queue.distribution == DistributionRule.MANUAL:
+    if isinstance(queue, Queue) and queue.distribution == DistributionRule.MANUAL:
         return
     from ..tasks import route_ticket
 
