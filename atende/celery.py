@@ -41,4 +41,6 @@ app.conf.beat_schedule = {
     "tickets-give-back": {"task": "tickets.give_back_offline_tickets", "schedule": 60.0},
     # Queued webhooks that no ingest worker took (docs/webhooks.md).
     "webhooks-sweep": {"task": "integrations.sweep_webhooks", "schedule": 30.0},
+    # Raw webhook events past their retention (WEBHOOK_EVENTS_KEEP_DAYS).
+    "webhooks-prune": {"task": "integrations.prune_webhooks", "schedule": 6 * 3600.0},
 }

@@ -488,6 +488,11 @@ WEBHOOK_BATCH_SIZE = int(env("WEBHOOK_BATCH_SIZE", "100"))
 # Stored events older than this that no worker has ingested are picked up by the Celery
 # beat sweep (the worker down, or a request that died after storing its event).
 WEBHOOK_SWEEP_AFTER_SECONDS = int(env("WEBHOOK_SWEEP_AFTER_SECONDS", "30"))
+# Days the raw webhook events are kept once dealt with (processed, duplicate, ignored,
+# rejected), and failed ones (kept longer: they may be replayed); 0 keeps them for ever.
+# Events still waiting are never removed; the messages themselves are not touched.
+WEBHOOK_EVENTS_KEEP_DAYS = int(env("WEBHOOK_EVENTS_KEEP_DAYS", "90"))
+WEBHOOK_FAILED_KEEP_DAYS = int(env("WEBHOOK_FAILED_KEEP_DAYS", "365"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES * 2, 2_621_440)
 # Outbound HTTP to platforms: timeouts in seconds.
 OUTBOUND_HTTP_TIMEOUT = float(env("OUTBOUND_HTTP_TIMEOUT", "10"))

@@ -117,6 +117,8 @@ class WebhookEvent(CompanyOwned):
                 name="webhookevent_waiting",
                 condition=models.Q(status="received"),
             ),
+            # The retention (integrations/services/retention.py): the oldest first.
+            models.Index(fields=["received_at"], name="webhookevent_received"),
         ]
 
     def __str__(self) -> str:

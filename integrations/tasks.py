@@ -48,3 +48,12 @@ def sweep_webhooks() -> int:
     min_age = timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS)
     # At most 50 batches per run: the next run goes on.
     return webhooks_drain(min_age=min_age, max_batches=50)
+
+
+@shared_task(name="integrations.prune_webhooks", ignore_result=True)
+def prune_webhooks() -> dict[str, int]:
+    """Beat (every 6 hours): raw webhook events past their retention go
+    (WEBHOOK_EVENTS_KEEP_DAYS, WEBHOOK_FAILED_KEEP_DAYS; integrations/services/retention.py)."""
+    from integrations.services.retention import webhooks_prune
+
+    return webhooks_prune()
