@@ -40,25 +40,24 @@ class WebhookASGIHandler(ASGIHandler):
         _load_short(super().load_middleware, is_async)
 
 
-def freeze_startup_objects(*, urls: bool = True) -> None:
+def freeze_startup_objects() -> None:
     """Call once Django is loaded. Everything loaded so far (Django, the apps, models,
     settings: ~200,000 objects) lives as long as the process; freezing it keeps the
     garbage collector's full passes to what requests allocate: they took 100-200 ms every
     ~15 requests of the metrics dashboard (a p95 spike), 1-3 ms frozen (bench/README.md,
     metrics).
 
-    ``urls``: load the URLconf first (its views, serializers, DRF, the admin), which
-    Django otherwise imports on the first request, after the freeze: the first full pass
+    The URLconf is loaded first (its views, serializers, DRF, the admin), which Django
+    otherwise imports on the first request, after the freeze: the first full pass
     after the first requests still took ~100 ms in the web servers, and a pass over an
     unfrozen ingest worker 150 ms, each a stall of every event in flight (bench/README.md,
     real time). A collection first, so that no garbage is kept for ever.
     """
-    if urls:
-        from django.urls import get_resolver
+    from django.urls import get_resolver
 
-        resolver = get_resolver()
-        resolver.url_patterns  # noqa: B018 - imports the URLconf and every view it names
-        resolver.reverse_dict  # noqa: B018 - builds the reverse lookup tables once
+    resolver = get_resolver()
+    resolver.url_patterns  # noqa: B018 - imports the URLconf and every view it names
+    resolver.reverse_dict  # noqa: B018 - builds the reverse lookup tables once
     gc.collect()
     gc.freeze()
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import hashlib
 import hmac
 import json
@@ -803,8 +802,9 @@ def main() -> None:
     # The bench's own collector: a full pass over the Django it loaded took 250 ms in the
     # middle of a run (the sends and the clients stalled with it, measured as latency).
     # Frozen here, before the client processes fork, as the servers freeze theirs.
-    gc.collect()
-    gc.freeze()
+    from atende.handlers import freeze_startup_objects
+
+    freeze_startup_objects()
     results = []
     try:
         for layer in [name.strip() for name in args.layers.split(",") if name.strip()]:

@@ -7,20 +7,18 @@ from django.db import migrations, models
 INDEX = models.Index(fields=["received_at"], name="webhookevent_received")
 
 
+def _concurrently(schema_editor):
+    return {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
+
+
 def create_index(apps, schema_editor):
     model = apps.get_model("integrations", "WebhookEvent")
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.add_index(model, INDEX, concurrently=True)
-    else:
-        schema_editor.add_index(model, INDEX)
+    schema_editor.add_index(model, INDEX, **_concurrently(schema_editor))
 
 
 def drop_index(apps, schema_editor):
     model = apps.get_model("integrations", "WebhookEvent")
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.remove_index(model, INDEX, concurrently=True)
-    else:
-        schema_editor.remove_index(model, INDEX)
+    schema_editor.remove_index(model, INDEX, **_concurrently(schema_editor))
 
 
 class Migration(migrations.Migration):
